@@ -1,0 +1,150 @@
+"""`triage ingest`: read files, folders and archives into the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from triage.cli.options import db_option
+
+if TYPE_CHECKING:
+    from triage.discover import InputFile
+    from triage.ingest import IngestSummary
+
+
+def _parse_boot_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from datetime import UTC
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO time such as 2026-11-20T03:00:00Z") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@db_option
+@click.option("--host", help="Host name for every file (default: from folders, archives or content).")
+@click.option(
+    "--boot-time",
+    help="Wall-clock boot time (ISO, UTC unless an offset is given) for monotonic dmesg stamps.",
+)
+@click.option("--timezone", default="UTC", show_default=True, help="Zone of log stamps that carry none.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def command(
+    paths: tuple[str, ...], db: str, host: str | None, boot_time: str | None, timezone: str, as_json: bool
+) -> None:
+    """Ingest kernel logs and other node artifacts into the store.
+
+    PATHS are files, folders or archives (.tar, .tar.gz, .tgz, .zip, .gz), nested
+    as deep as you like. Under a folder, each first-level entry (folder or archive)
+    is one host: `triage ingest fleet/` reads fleet/node017/... as host node017.
+
+    \b
+    Examples:
+      triage ingest fleet/
+      triage ingest node017-bundle.tar.gz --db node017.duckdb
+      triage ingest dmesg.txt --host node017 --boot-time 2026-11-20T01:00:00Z
+    """
+    from triage.ingest import IngestOptions, ingest
+    from triage.store import Store
+
+    _check_timezone(timezone)
+    options = IngestOptions(host=host, boot_time=_parse_boot_time(boot_time), timezone=timezone)
+    with Store.open(db) as store, _Progress(enabled=sys.stderr.isatty() and not as_json) as progress:
+        summary = ingest(store, list(paths), options, progress=progress.update, on_plan=progress.plan)
+    for failed in summary.errors:
+        click.echo(f"error: {failed.path}: {failed.error}", err=True)
+    for f in summary.files:
+        if f.note and f.status == "ok":
+            click.echo(f"note: {f.path}: {f.note}", err=True)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        click.echo(_summary_line(summary, db))
+    if summary.errors:
+        raise SystemExit(1)
+
+
+def _summary_line(s: IngestSummary, db: str) -> str:
+    extra = []
+    if s.unchanged:
+        extra.append(f"{s.unchanged} unchanged")
+    if s.errors:
+        extra.append(f"{len(s.errors)} with errors")
+    counts = f" ({', '.join(extra)})" if extra else ""
+    return (
+        f"ingested {s.ingested} file(s){counts} from {len(s.hosts)} host(s): {s.lines:,} lines, "
+        f"{s.bytes / 1e6:,.1f} MB in {s.seconds:.2f} s ({s.mb_per_s:,.1f} MB/s) into {db}"
+    )
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+class _Progress:
+    """A rich progress bar over bytes on a terminal; does nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = None
+        self._task = None
+        self._done_before = 0
+        self._current = 0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def plan(self, files: list[InputFile]) -> None:
+        if self._bar is not None:
+            self._task = self._bar.add_task("ingest", total=sum(f.size for f in files) or None)
+
+    def update(self, file: InputFile, read: int | None) -> None:
+        if self._bar is None or self._task is None:
+            return
+        size = file.size
+        if read is None:
+            self._done_before += size
+            self._current = 0
+        else:
+            self._current = min(read, size)
+        name = file.path[-40:]
+        self._bar.update(self._task, completed=self._done_before + self._current, description=name)

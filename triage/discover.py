@@ -1,0 +1,339 @@
+"""Finding the input files: folders, archives (nested) and compressed files, and their hosts.
+
+`Discovery(paths, host=...)` walks what the user named and lists `InputFile`s. Archives
+(.tar, .tar.gz/.tgz, .zip, recognised by content) are unpacked into a private temporary
+folder, never outside it: absolute or `..` member paths and links are refused, and the
+member count and unpacked size are capped. Single compressed files (.gz, .bz2, .xz) are
+read through a decompressing stream. Paths inside archives read `archive!member`.
+
+Host attribution (DESIGN.md): `host` given wins; under a folder root the host is the
+first path component below the root (folder or archive, extensions stripped); an
+archive given directly is one host named after it, unless its members sit in two or
+more top-level folders, each then a host; a file given directly is named by its content
+(`host=None` here, settled after sniffing) or else by its file name.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from triage.errors import TriageError
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+_OPENERS: dict[str, Callable[[str], BinaryIO]] = {
+    "gzip": lambda p: gzip.open(p, "rb"),  # type: ignore[dict-item]
+    "bzip2": lambda p: bz2.open(p, "rb"),  # type: ignore[dict-item]
+    "xz": lambda p: lzma.open(p, "rb"),  # type: ignore[dict-item]
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what archives may unpack to."""
+
+    max_members: int = 100_000
+    max_unpacked_bytes: int = 32 << 30
+    max_depth: int = 4
+
+
+@dataclass
+class InputFile:
+    """One file to ingest."""
+
+    path: str  # display path: as given, with `!member` inside archives
+    disk_path: str  # where to read it (maybe inside the temporary folder)
+    host: str | None  # None: decide from the content, else `name_host`
+    name_host: str  # host taken from the file name
+    mtime: datetime  # last modification (UTC), reference for year-less stamps
+    compression: str | None = None  # gzip, bzip2, xz or None
+    size: int = 0  # bytes on disk
+    error: str | None = None  # why it cannot be read, found during discovery
+
+    def open(self) -> TolerantStream:
+        """A binary stream of the (decompressed) content; a cut-off compressed file reads as EOF."""
+        if self.compression:
+            return TolerantStream(_OPENERS[self.compression](self.disk_path))
+        return TolerantStream(open(self.disk_path, "rb"))
+
+
+class TolerantStream:
+    """Reads a stream, turning a truncated compressed file into a clean end marked `truncated`."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.truncated = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes; b"" at the end or at the cut of a truncated file."""
+        if self.truncated:
+            return b""
+        try:
+            return self._raw.read(size)
+        except (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile):
+            self.truncated = True
+            return b""
+
+    def close(self) -> None:
+        """Close the underlying stream."""
+        self._raw.close()
+
+    def __enter__(self) -> TolerantStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Discovery:
+    """The input files under some paths; a context manager owning the unpack folder."""
+
+    def __init__(self, paths: list[str], host: str | None = None, limits: Limits | None = None) -> None:
+        self.paths = paths
+        self.host = host
+        self.limits = limits or Limits()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._unpacked_bytes = 0
+        self._members = 0
+        self._last_error: str | None = None
+
+    def __enter__(self) -> Discovery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove unpacked archive members."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def files(self) -> Iterator[InputFile]:
+        """Every input file, in a stable order; unreadable ones carry `error`."""
+        for raw in self.paths:
+            path = Path(raw)
+            if not path.exists() and not path.is_symlink():
+                raise TriageError(f"{raw}: no such file or directory")
+            if path.is_dir():
+                yield from self._walk_root(path, raw)
+            else:
+                yield from self._given_file(path, raw)
+
+    # -- roots ---------------------------------------------------------------------
+    def _walk_root(self, root: Path, shown: str) -> Iterator[InputFile]:
+        for disk, rel in _walk(root):
+            display = _join(shown, rel)
+            parts = PurePosixPath(rel).parts
+            if len(parts) > 1:
+                host = self.host or strip_suffixes(parts[0])
+                yield from self._entry(disk, display, host, depth=0)
+            else:
+                yield from self._given_file(disk, display)
+
+    def _given_file(self, disk: Path, shown: str) -> Iterator[InputFile]:
+        kind = _container_kind(disk)
+        if kind in ("tar", "zip"):
+            folder = self._unpack(disk, shown, kind, depth=0)
+            if folder is None:
+                yield self._error_file(disk, shown, self.host or strip_suffixes(disk.name))
+                return
+            tops = {PurePosixPath(rel).parts[0] for _, rel in _walk(folder) if len(PurePosixPath(rel).parts) > 1}
+            loose = [rel for _, rel in _walk(folder) if len(PurePosixPath(rel).parts) == 1]
+            per_folder = self.host is None and len(tops) >= 2 and not loose
+            for member, rel in _walk(folder):
+                top = PurePosixPath(rel).parts[0]
+                host = self.host or (top if per_folder else strip_suffixes(disk.name))
+                yield from self._entry(member, f"{shown}!{rel}", host, depth=1)
+            return
+        yield from self._entry(disk, shown, self.host, depth=0)
+
+    # -- one entry -------------------------------------------------------------------
+    def _entry(self, disk: Path, shown: str, host: str | None, depth: int) -> Iterator[InputFile]:
+        name_host = strip_suffixes(disk.name)
+        try:
+            kind = _container_kind(disk)
+        except OSError as exc:
+            yield InputFile(shown, str(disk), host, name_host, _now(), error=_os_reason(exc))
+            return
+        if kind in ("tar", "zip"):
+            if depth >= self.limits.max_depth:
+                yield self._error_file(disk, shown, host, f"archive nested deeper than {self.limits.max_depth}")
+                return
+            folder = self._unpack(disk, shown, kind, depth)
+            if folder is None:
+                yield self._error_file(disk, shown, host or name_host)
+                return
+            for member, rel in _walk(folder):
+                yield from self._entry(member, f"{shown}!{rel}", host, depth + 1)
+            return
+        stat = disk.stat()
+        yield InputFile(shown, str(disk), host, name_host, _mtime(disk), compression=kind, size=stat.st_size)
+
+    def _error_file(self, disk: Path, shown: str, host: str | None, reason: str | None = None) -> InputFile:
+        reason = reason or self._last_error or "cannot unpack archive"
+        return InputFile(shown, str(disk), host, strip_suffixes(disk.name), _mtime(disk), error=reason)
+
+    # -- unpacking -------------------------------------------------------------------
+    def _unpack(self, archive: Path, shown: str, kind: str, depth: int) -> Path | None:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="triage-")
+        target = Path(self._tmp.name) / f"{self._members:08d}-{depth}"
+        target.mkdir(parents=True)
+        try:
+            if kind == "tar":
+                self._unpack_tar(archive, target)
+            else:
+                self._unpack_zip(archive, target)
+        except _UnpackError as exc:
+            self._last_error = str(exc)
+            shutil.rmtree(target, ignore_errors=True)
+            return None
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, ValueError) as exc:
+            self._last_error = f"damaged archive: {_os_reason(exc)}"
+            shutil.rmtree(target, ignore_errors=True)
+            return None
+        return target
+
+    def _unpack_tar(self, archive: Path, target: Path) -> None:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue  # folders are implied; links, devices and fifos are refused
+                dest = self._member_dest(target, member.name)
+                self._account(member.size)
+                src = tar.extractfile(member)
+                if src is None:
+                    continue
+                with src, open(dest, "wb") as out:
+                    self._copy(src, out)
+                os.utime(dest, (member.mtime, member.mtime))
+
+    def _unpack_zip(self, archive: Path, target: Path) -> None:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                dest = self._member_dest(target, info.filename)
+                self._account(info.file_size)
+                with zf.open(info) as src, open(dest, "wb") as out:
+                    self._copy(src, out)
+                stamp = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else None
+                if stamp:
+                    os.utime(dest, (stamp, stamp))
+
+    def _member_dest(self, target: Path, name: str) -> Path:
+        rel = PurePosixPath(name.replace("\\", "/"))
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise _UnpackError(f"refusing archive member outside the archive: {name!r}")
+        dest = target.joinpath(*rel.parts)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return dest
+
+    def _account(self, size: int) -> None:
+        self._members += 1
+        if self._members > self.limits.max_members:
+            raise _UnpackError(f"archive has more than {self.limits.max_members} members")
+        if self._unpacked_bytes + size > self.limits.max_unpacked_bytes:
+            raise _UnpackError(f"archive unpacks to more than {self.limits.max_unpacked_bytes} bytes")
+
+    def _copy(self, src: BinaryIO, out: BinaryIO) -> None:
+        while chunk := src.read(1 << 20):
+            self._unpacked_bytes += len(chunk)
+            if self._unpacked_bytes > self.limits.max_unpacked_bytes:
+                raise _UnpackError(f"archive unpacks to more than {self.limits.max_unpacked_bytes} bytes")
+            out.write(chunk)
+
+
+class _UnpackError(Exception):
+    pass
+
+
+def strip_suffixes(name: str) -> str:
+    """A file or archive name without archive, compression and one format extension."""
+    lower = name.lower()
+    for suffix in ARCHIVE_SUFFIXES + COMPRESSED_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            name, lower = name[: -len(suffix)], lower[: -len(suffix)]
+            break
+    stem, dot, ext = name.rpartition(".")
+    return stem if dot and stem and not ext.isdigit() else name
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+    """Regular files below `root` in sorted order, with their `/`-separated relative paths."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            disk = Path(dirpath) / name
+            if disk.is_symlink() or not disk.is_file():
+                continue
+            yield disk, disk.relative_to(root).as_posix()
+
+
+def _container_kind(path: Path) -> str | None:
+    """tar, zip, gzip, bzip2, xz (by content), or None for anything else."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    for name, magic in (("gzip", b"\x1f\x8b"), ("bzip2", b"BZh"), ("xz", b"\xfd7zXZ\x00")):
+        if head.startswith(magic):
+            return "tar" if _compressed_tar(path, name) else name
+    return None
+
+
+def _compressed_tar(path: Path, compression: str) -> bool:
+    try:
+        with _OPENERS[compression](str(path)) as fh:
+            head = fh.read(512)
+    except (OSError, EOFError, lzma.LZMAError):
+        return False
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def _join(root: str, rel: str) -> str:
+    return rel if root in (".", "") else f"{root.rstrip('/')}/{rel}"
+
+
+def _mtime(path: Path) -> datetime:
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return _now()
+    when = datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None)
+    return when if when.year >= 2000 else _now()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def read_head(file: InputFile, size: int = 1 << 16) -> bytes:
+    """The first `size` bytes of the (decompressed) content."""
+    with file.open() as fh:
+        return fh.read(size)
+
+
+__all__ = ["Discovery", "InputFile", "Limits", "TolerantStream", "read_head", "strip_suffixes"]

@@ -1,0 +1,18 @@
+"""Errors a user can act on. The CLI prints them as one line; anything else is a bug."""
+
+from __future__ import annotations
+
+
+class TriageError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class InputError(TriageError):
+    """A file that cannot be read or parsed, optionally at a given line."""
+
+    def __init__(self, path: str, reason: str, line_no: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.line_no = line_no
+        where = f"{path}:{line_no}" if line_no is not None else path
+        super().__init__(f"{where}: {reason}")

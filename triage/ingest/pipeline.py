@@ -1,0 +1,301 @@
+"""Ingest: discover files, sniff and parse each, and append its rows to the store.
+
+Each file is one transaction: its `files` row and all its rows land together or not
+at all, so a bad file or a crash never leaves half a file behind. A file that cannot
+be read gets a `files` row with `status = 'error'` and the reason. A file already
+ingested for the same host (same sha256) adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from triage import sources
+from triage.discover import Discovery, InputFile, Limits, read_head
+from triage.errors import InputError, TriageError
+from triage.ingest.clock import apply_fixups, resolve_boot_times
+from triage.sources.lines import LineStats, iter_line_batches
+from triage.store import Store
+
+SNIFF_BYTES = 1 << 16
+SNIFF_LINES = 200
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: str
+    host: str
+    status: str  # ok, unchanged or error
+    kind: str | None = None
+    lines: int = 0
+    bytes: int = 0
+    error: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    """Totals of one ingest run."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ingested(self) -> int:
+        """Files added to the store."""
+        return sum(1 for f in self.files if f.status == "ok")
+
+    @property
+    def unchanged(self) -> int:
+        """Files skipped because the store already had them."""
+        return sum(1 for f in self.files if f.status == "unchanged")
+
+    @property
+    def errors(self) -> list[FileResult]:
+        """Files that could not be read."""
+        return [f for f in self.files if f.status == "error"]
+
+    @property
+    def lines(self) -> int:
+        """Lines read from ingested files."""
+        return sum(f.lines for f in self.files if f.status == "ok")
+
+    @property
+    def bytes(self) -> int:
+        """Bytes read from ingested files (decompressed)."""
+        return sum(f.bytes for f in self.files if f.status == "ok")
+
+    @property
+    def hosts(self) -> list[str]:
+        """Hosts of the ingested files."""
+        return sorted({f.host for f in self.files if f.status == "ok"})
+
+    @property
+    def mb_per_s(self) -> float:
+        """Throughput over the whole run."""
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready view, stable for scripts."""
+        return {
+            "files": len(self.files),
+            "ingested": self.ingested,
+            "unchanged": self.unchanged,
+            "errors": [{"path": f.path, "error": f.error} for f in self.errors],
+            "hosts": self.hosts,
+            "lines": self.lines,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "mb_per_s": round(self.mb_per_s, 1),
+        }
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read the inputs."""
+
+    host: str | None = None
+    boot_time: datetime | None = None
+    timezone: str = "UTC"
+    limits: Limits = field(default_factory=Limits)
+
+
+# Called with (file, bytes of it read so far) while a file is read, and (file, None) when it is done.
+Progress = Callable[[InputFile, int | None], None]
+
+
+def ingest(
+    store: Store,
+    paths: list[str],
+    options: IngestOptions | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[list[InputFile]], None] | None = None,
+) -> IngestSummary:
+    """Ingest files, folders and archives into `store`; one transaction per file."""
+    options = options or IngestOptions()
+    summary = IngestSummary()
+    started = time.perf_counter()
+    with Discovery(paths, host=options.host, limits=options.limits) as discovery:
+        files = list(discovery.files())
+        if on_plan is not None:
+            on_plan(files)
+        for file in files:
+            summary.files.append(_ingest_file(store, file, options, progress))
+            if progress is not None:
+                progress(file, None)
+    if summary.hosts:
+        resolve_boot_times(store, summary.hosts)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress: Progress | None) -> FileResult:
+    host = file.host or file.name_host
+    if file.error:
+        return _record_error(store, file, host, None, file.error)
+    try:
+        digest, size = _digest(file)
+        head = read_head(file, SNIFF_BYTES)
+    except (OSError, EOFError, ValueError) as exc:
+        return _record_error(store, file, host, None, _reason(exc))
+    if size == 0:
+        return _record_error(store, file, host, None, "empty file")
+    binary = _binary_reason(head)
+    if binary:
+        return _record_error(store, file, host, None, binary, digest, size)
+    sample = head.decode("utf-8", errors="replace").splitlines()[:SNIFF_LINES]
+    sniffed = sources.sniff(sample, file.name_host)
+    host = file.host or sniffed.host or file.name_host
+
+    existing = store.frame("SELECT file_id, status FROM files WHERE host = ? AND sha256 = ?", [host, digest])
+    if existing.filter(pl.col("status") == "ok").height:
+        return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
+    if existing.height:  # a failed earlier attempt is replaced by this one
+        with store.transaction():
+            for (old_id,) in existing.select("file_id").iter_rows():
+                store.execute("DELETE FROM events WHERE file_id = ?", [old_id])
+                store.execute("DELETE FROM files WHERE file_id = ?", [old_id])
+
+    ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
+    file_id = store.next_id("files", "file_id")
+    stats = LineStats()
+    try:
+        with store.transaction():
+            truncated = _parse_into(store, file, file_id, host, sniffed, ctx, stats, progress)
+            notes = "; ".join(stats.notes()) or None
+            status, error = "ok", None
+            if truncated:
+                status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
+            store.append("files", _files_row(file_id, file, host, sniffed, digest, stats, status, error, notes))
+    except (OSError, EOFError, ValueError, InputError) as exc:
+        store.forget_ids()
+        reason = exc.reason if isinstance(exc, InputError) else _reason(exc)
+        line = stats.lines or None
+        where = f"line {line}: " if line and not isinstance(exc, InputError) else ""
+        return _record_error(store, file, host, sniffed.kind, where + reason, digest, size)
+    except BaseException:
+        store.forget_ids()
+        raise
+    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes)
+
+
+def _parse_into(
+    store: Store,
+    file: InputFile,
+    file_id: int,
+    host: str,
+    sniffed: sources.Sniffed,
+    ctx: sources.ParseContext,
+    stats: LineStats,
+    progress: Progress | None,
+) -> bool:
+    """Parse `file` into the store; True when a compressed file was cut off."""
+    parser = sources.parser_for(sniffed, ctx)
+    with file.open() as stream:
+        for batch in iter_line_batches(stream, stats):
+            for table, frame in parser.parse(batch).items():
+                if frame.height:
+                    store.append(
+                        table, frame.with_columns(pl.lit(host).alias("host"), pl.lit(file_id).alias("file_id"))
+                    )
+            if progress is not None:
+                progress(file, stats.bytes)
+        truncated = stream.truncated
+    apply_fixups(store, file_id, parser.finish())
+    return truncated
+
+
+def _files_row(
+    file_id: int,
+    file: InputFile,
+    host: str,
+    sniffed: sources.Sniffed | None,
+    digest: str | None,
+    stats: LineStats | None,
+    status: str,
+    error: str | None,
+    note: str | None,
+    size: int | None = None,
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "file_id": [file_id],
+            "path": [file.path],
+            "host": [host],
+            "kind": [sniffed.kind if sniffed else None],
+            "format": [sniffed.format if sniffed else None],
+            "sha256": [digest],
+            "bytes": [stats.bytes if stats else size],
+            "lines": [stats.lines if stats else None],
+            "status": [status],
+            "error": [error],
+            "note": [note],
+            "ingested_at": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
+
+
+def _record_error(
+    store: Store,
+    file: InputFile,
+    host: str,
+    kind: str | None,
+    reason: str,
+    digest: str | None = None,
+    size: int | None = None,
+) -> FileResult:
+    sniffed = sources.Sniffed(kind) if kind else None
+    with store.transaction():
+        stale = "SELECT file_id FROM files WHERE host = ? AND path = ? AND status = 'error'"
+        store.execute(f"DELETE FROM events WHERE file_id IN ({stale})", [host, file.path])
+        store.execute(f"DELETE FROM files WHERE file_id IN ({stale})", [host, file.path])
+        file_id = store.next_id("files", "file_id")
+        store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "error", reason, None, size))
+    return FileResult(file.path, host, "error", kind, error=reason)
+
+
+def _digest(file: InputFile) -> tuple[str, int]:
+    sha = hashlib.sha256()
+    size = 0
+    with file.open() as fh:
+        while block := fh.read(1 << 22):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+_TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f\v\x1b\x08" + bytes(range(128, 256))
+
+
+def _binary_reason(head: bytes) -> str | None:
+    """Why the head of a file does not look like text, or None."""
+    if head.count(0) > len(head) * 0.3:
+        return "binary file (not text)"
+    body = head.replace(b"\x00", b"")
+    if not body:
+        return "binary file (only NUL bytes)"
+    controls = len(body.translate(None, _TEXT_BYTES))
+    replaced = body.decode("utf-8", errors="replace").count("\ufffd")
+    if (controls + replaced) > len(body) * 0.1:
+        return "binary file (not text)"
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, EOFError):
+        return "truncated compressed file (unexpected end of data)"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = ["FileResult", "IngestOptions", "IngestSummary", "TriageError", "ingest"]

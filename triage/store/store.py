@@ -1,0 +1,215 @@
+"""The DuckDB store: the only module that talks to DuckDB.
+
+A store is one DuckDB file (or `:memory:`) holding the tables of `triage.schema`.
+Writers append polars or Arrow frames; readers get polars frames back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from triage.errors import TriageError
+from triage.schema import SCHEMA_VERSION, TABLES
+from triage.store import migrations
+
+MEMORY = ":memory:"
+DEFAULT_MEMORY_LIMIT = os.environ.get("TRIAGE_DUCKDB_MEMORY", "1GB")
+_READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+
+
+class StoreError(TriageError):
+    """The store cannot be opened or a query against it failed."""
+
+
+class Store:
+    """An open triage store. Use `Store.open(path)`; close it or use it as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+        self._ids: dict[tuple[str, str], int] = {}
+
+    # -- opening -----------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = "triage.duckdb", read_only: bool = False) -> Store:
+        """Open (and create or migrate, unless `read_only`) the store at `path`."""
+        path = str(path)
+        if path != MEMORY:
+            if read_only and not Path(path).exists():
+                raise StoreError(f"{path}: no triage database here (run `triage ingest` first)")
+            if Path(path).is_dir():
+                raise StoreError(f"{path}: is a directory, not a database file")
+        try:
+            con = duckdb.connect(path, read_only=read_only and path != MEMORY)
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open database: {_first_line(exc)}") from exc
+        store = cls(con, path, read_only)
+        try:
+            con.execute(f"SET memory_limit = '{DEFAULT_MEMORY_LIMIT}'")
+            con.execute("SET TimeZone = 'UTC'")
+            store._prepare()
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: database schema v{version} is newer than this triage (v{SCHEMA_VERSION}); upgrade triage"
+            )
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: database schema v{version} is older than v{SCHEMA_VERSION}; "
+                "open it once for writing (e.g. `triage ingest`) to migrate it"
+            )
+        if version == 0:
+            statements = migrations.create_statements()
+        else:
+            statements = migrations.upgrade_statements(version)
+        with self.transaction():
+            self._con.execute("CREATE TABLE IF NOT EXISTS triage_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            for sql in statements:
+                self._con.execute(sql)
+            self._con.execute("INSERT OR REPLACE INTO triage_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def _schema_version(self) -> int:
+        tables = {name for (name,) in self._con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "triage_meta" not in tables:
+            if tables & set(TABLES):
+                raise StoreError(f"{self.path}: not a triage database (tables without triage_meta)")
+            return 0
+        rows = self._con.sql("SELECT value FROM triage_meta WHERE key = 'schema_version'").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    # -- lifecycle ---------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection; the store is unusable afterwards."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside lands together or not at all."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    # -- writing -----------------------------------------------------------------
+    def append(self, table: str, frame: pl.DataFrame | pa.Table) -> int:
+        """Append rows to `table`; missing columns become null, extra columns are an error."""
+        schema = TABLES[table]
+        data = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+        extra = set(data.column_names) - set(schema.names)
+        if extra:
+            raise ValueError(f"{table}: unknown columns {sorted(extra)}")
+        columns = [
+            data.column(f.name).cast(f.type) if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+            for f in schema
+        ]
+        batch = pa.Table.from_arrays(columns, schema=schema)
+        self._con.register("_triage_batch", batch)
+        try:
+            self._con.execute(f"INSERT INTO {table} SELECT * FROM _triage_batch")
+        finally:
+            self._con.unregister("_triage_batch")
+        return batch.num_rows
+
+    def next_id(self, table: str, column: str) -> int:
+        """A fresh id for `table.column`, unique for the life of this store object."""
+        key = (table, column)
+        if key not in self._ids:
+            (current,) = self._con.sql(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchall()[0]
+            self._ids[key] = int(current)
+        self._ids[key] += 1
+        return self._ids[key]
+
+    def forget_ids(self) -> None:
+        """Drop cached id counters (after a rollback, ids are read again from the tables)."""
+        self._ids.clear()
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        """Run a statement that returns nothing (DML/DDL). Library use only."""
+        self._con.execute(sql, params or [])
+
+    # -- reading -----------------------------------------------------------------
+    def frame(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run a query of the library and return its rows as a polars frame."""
+        return self._con.sql(sql, params=params or None).pl()
+
+    def query(self, sql: str) -> pl.DataFrame:
+        """Run a user's read-only SQL (SELECT, WITH, EXPLAIN, ...) and return a polars frame."""
+        try:
+            statements = self._con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise StoreError(f"query: {_first_line(exc)}") from exc
+        if not statements:
+            raise StoreError("query: empty SQL")
+        for st in statements:
+            if st.type.name not in _READ_STATEMENTS:
+                raise StoreError(f"query: only read-only statements are allowed, not {st.type.name}")
+        try:
+            for st in statements[:-1]:
+                self._con.sql(st.query).fetchall()
+            return self._con.sql(statements[-1].query).pl()
+        except duckdb.Error as exc:
+            raise StoreError(f"query: {_first_line(exc)}") from exc
+
+    def table(self, name: str) -> pl.DataFrame:
+        """A whole table as a polars frame."""
+        if name not in TABLES:
+            raise StoreError(f"no table {name!r}; tables: {', '.join(TABLES)}")
+        return self.frame(f"SELECT * FROM {name}")
+
+    def count(self, table: str) -> int:
+        """Number of rows in `table`."""
+        return int(self._con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+    # -- export ------------------------------------------------------------------
+    def export_parquet(self, directory: str | os.PathLike[str]) -> dict[str, int]:
+        """Write every table as Hive-partitioned Parquet (`DIR/table/host=.../*.parquet`).
+
+        Returns the row count written per table; empty tables write nothing.
+        """
+        out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"{out}: exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        counts: dict[str, int] = {}
+        for name in TABLES:
+            n = self.count(name)
+            counts[name] = n
+            if n == 0:
+                continue
+            target = (out / name).as_posix().replace("'", "''")
+            self._con.execute(
+                f"COPY (SELECT * FROM {name}) TO '{target}' "
+                "(FORMAT parquet, PARTITION_BY (host), OVERWRITE_OR_IGNORE true)"
+            )
+        return counts
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
