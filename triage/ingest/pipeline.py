@@ -20,6 +20,7 @@ from triage import sources
 from triage.discover import Discovery, InputFile, Limits, read_head
 from triage.errors import InputError, TriageError
 from triage.ingest.clock import apply_fixups, resolve_boot_times
+from triage.ingest.prefetch import prefetch
 from triage.sources.lines import LineStats, iter_line_batches
 from triage.store import Store
 
@@ -200,14 +201,15 @@ def _parse_into(
     """Parse `file` into the store; True when a compressed file was cut off."""
     parser = sources.parser_for(sniffed, ctx)
     with file.open() as stream:
-        for batch in iter_line_batches(stream, stats):
-            for table, frame in parser.parse(batch).items():
+        parsed = ((parser.parse(batch), stats.bytes) for batch in iter_line_batches(stream, stats))
+        for tables, read in prefetch(parsed):
+            for table, frame in tables.items():
                 if frame.height:
                     store.append(
                         table, frame.with_columns(pl.lit(host).alias("host"), pl.lit(file_id).alias("file_id"))
                     )
             if progress is not None:
-                progress(file, stats.bytes)
+                progress(file, read)
         truncated = stream.truncated
     apply_fixups(store, file_id, parser.finish())
     return truncated

@@ -127,6 +127,7 @@ class KernelLogParser:
     anchor_offset: float = 0.0
     boot_id: str | None = None
     max_ts: datetime | None = field(default=None)
+    _prefix: str | None = field(default=None, repr=False)
 
     def parse(self, batch: LineBatch) -> pl.DataFrame:
         """Events of one batch: line_no, ts, uptime_s, boot, boot_id, source, facility, priority, ident, message."""
@@ -169,25 +170,25 @@ class KernelLogParser:
 
     # -- layouts -------------------------------------------------------------------
     def _parse_dmesg(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "dmesg")
+        out = self._extract(frame)
         out = out.with_columns(
             uptime_s=pl.col("up").cast(pl.Float64, strict=False),
         )
         return self._with_uptime_boots(out)
 
     def _parse_dmesg_ctime(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "dmesg_ctime")
+        out = self._extract(frame)
         ts = pl.col("ctime").str.to_datetime("%a %b %e %H:%M:%S %Y", strict=False)
         out = out.with_columns(ts=self._localize(ts))
         return self._with_marker_boots(out)
 
     def _parse_dmesg_iso(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "dmesg_iso")
+        out = self._extract(frame)
         out = out.with_columns(ts=self._iso(pl.col("iso")))
         return self._with_marker_boots(out)
 
     def _parse_dmesg_reltime(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "dmesg_reltime")
+        out = self._extract(frame)
         month = pl.col("mon").replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
         out = out.with_columns(month=month)
         out = self._with_years(out)
@@ -216,7 +217,7 @@ class KernelLogParser:
         return self._with_marker_boots(out)
 
     def _parse_kmsg(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "kmsg")
+        out = self._extract(frame)
         out = out.with_columns(uptime_s=pl.col("usec").cast(pl.Float64, strict=False) / 1e6)
         # ` KEY=value` lines continue the record before them (device properties).
         cont = pl.col("pri").is_null() & pl.col("line").str.starts_with(" ")
@@ -232,7 +233,7 @@ class KernelLogParser:
         return self._with_uptime_boots(out)
 
     def _parse_syslog(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "syslog")
+        out = self._extract(frame)
         stamp = pl.col("stamp")
         is_iso = stamp.str.contains(r"^\d{4}-")
         out = out.with_columns(
@@ -250,7 +251,7 @@ class KernelLogParser:
         return self._with_marker_boots(out, extra_marks=marks)
 
     def _parse_rfc5424(self, frame: pl.DataFrame) -> pl.DataFrame:
-        out = _extract(frame, "rfc5424")
+        out = self._extract(frame)
         out = out.with_columns(ts=self._iso(pl.col("iso")))
         out = _embedded_uptime(out)
         return self._with_marker_boots(out)
@@ -290,6 +291,11 @@ class KernelLogParser:
         return out
 
     # -- shared steps ----------------------------------------------------------------
+    def _extract(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self._prefix is None:
+            self._prefix = specialise(PREFIXES[self.fmt], frame["line"].head(2000))
+        return _extract(frame, self._prefix)
+
     def _with_uptime_boots(self, out: pl.DataFrame) -> pl.DataFrame:
         """Number boots by uptime going backwards (a reboot restarts the clock)."""
         up = pl.col("uptime_s").forward_fill()
@@ -346,8 +352,20 @@ class KernelLogParser:
         return pl.coalesce(aware, self._localize(naive))
 
 
-def _extract(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
-    prefix = PREFIXES[fmt]
+_DMESG_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
+# Optional prefix parts, dropped from a file's regex when its first lines never use them.
+_OPTIONAL_PARTS = [(_DECODE, "^" + _DECODE[:-1]), (_DMESG_PRI, "^" + _DECODE + r"<\d")]
+
+
+def specialise(prefix: str, head: pl.Series) -> str:
+    """`prefix` without the optional parts (`--decode` names, `<pri>`) that `head` never uses."""
+    for part, probe in _OPTIONAL_PARTS:
+        if part in prefix and not head.str.contains(probe).any():
+            prefix = prefix.replace(part, "")
+    return prefix
+
+
+def _extract(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     out = frame.with_columns(
         pl.col("line").str.extract_groups(prefix).alias("_g"),
         pl.col("line").str.replace(prefix, "").alias("message"),

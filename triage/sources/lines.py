@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 32 << 20
 MAX_LINE_BYTES = 1 << 20
 
 
