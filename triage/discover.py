@@ -273,15 +273,16 @@ def strip_suffixes(name: str) -> str:
     return stem if dot and stem and not ext.isdigit() else name
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
-    """Regular files below `root` in sorted order, with their `/`-separated relative paths."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
+def _walk(root: Path) -> list[tuple[Path, str]]:
+    """Regular files below `root` sorted by relative path, with their `/`-separated relative paths."""
+    found = []
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
             disk = Path(dirpath) / name
             if disk.is_symlink() or not disk.is_file():
                 continue
-            yield disk, disk.relative_to(root).as_posix()
+            found.append((disk, disk.relative_to(root).as_posix()))
+    return sorted(found, key=lambda item: item[1])
 
 
 def _container_kind(path: Path) -> str | None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from triage.cli.options import db_option
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @click.command("query")
@@ -53,14 +57,17 @@ def command(sql: str, db: str, fmt: str, limit: int | None) -> None:
         _print_table(flat)
 
 
-def _print_table(frame: object) -> None:
+def _print_table(frame: pl.DataFrame) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(show_lines=False, header_style="bold")
-    for name in frame.columns:  # type: ignore[attr-defined]
+    table = Table(header_style="bold")
+    for name in frame.columns:
         table.add_column(name, overflow="fold")
-    for row in frame.iter_rows():  # type: ignore[attr-defined]
+    for row in frame.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
-    click.echo(f"{frame.height} row(s)")  # type: ignore[attr-defined]
+    console = Console()
+    if not console.is_terminal:  # in a pipe, print rows whole instead of wrapping at 80 columns
+        console = Console(width=100_000)
+    console.print(table)
+    click.echo(f"{frame.height} row(s)")

@@ -39,6 +39,12 @@ def resolve_boot_times(store: Store, hosts: list[str]) -> int:
     )["n"][0]
     if before == 0:
         return 0
+    anchors = store.frame(
+        "SELECT count(*) AS n FROM events WHERE host IN (SELECT unnest(?)) AND ts IS NOT NULL AND uptime_s IS NOT NULL",
+        [hosts],
+    )["n"][0]
+    if anchors == 0:
+        return 0
     store.execute(
         f"""
         UPDATE events AS e SET ts = b.boot_ts + to_microseconds(CAST(round(e.uptime_s * 1e6) AS BIGINT))

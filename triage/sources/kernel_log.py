@@ -128,6 +128,8 @@ class KernelLogParser:
     boot_id: str | None = None
     max_ts: datetime | None = field(default=None)
     _prefix: str | None = field(default=None, repr=False)
+    stamped_lines: int = 0  # stamped, non-marker lines so far (marker boots)
+    seen_at_mark: int = 0  # stamped_lines at the last boot marker
 
     def parse(self, batch: LineBatch) -> pl.DataFrame:
         """Events of one batch: line_no, ts, uptime_s, boot, boot_id, source, facility, priority, ident, message."""
@@ -312,13 +314,28 @@ class KernelLogParser:
         return out
 
     def _with_marker_boots(self, out: pl.DataFrame, extra_marks: pl.Expr | None = None) -> pl.DataFrame:
-        """Number boots by `Linux version` banners (after the first line) and journal boot marks."""
-        marks = pl.col("message").str.starts_with("Linux version ") & (pl.col("line_no") > 1)
+        """Number boots by boot markers: `Linux version` banners and journal `-- Boot … --` lines.
+
+        A marker starts a new boot only when stamped lines came since the previous marker
+        (or the start of the file), so a file's first boot is 0 and a journal boot mark
+        followed by the kernel banner counts once.
+        """
+        is_mark = pl.col("message").str.starts_with("Linux version ")
         if extra_marks is not None:
-            marks = marks | extra_marks
-        out = out.with_columns(boot=(marks.cum_sum() + self.boot).cast(pl.Int32))
+            is_mark = is_mark | extra_marks
+        stamped = (pl.col("ts").is_not_null() & ~pl.col("is_mark")).cast(pl.Int64)
+        out = out.with_columns(is_mark=is_mark.fill_null(False))
+        out = out.with_columns(seen=stamped.cum_sum() + self.stamped_lines)
+        mark_seen = pl.when(pl.col("is_mark")).then(pl.col("seen"))
+        prev_mark_seen = mark_seen.forward_fill().shift(1).fill_null(self.seen_at_mark)
+        new_boot = pl.col("is_mark") & (pl.col("seen") > prev_mark_seen)
+        out = out.with_columns(boot=(new_boot.cum_sum() + self.boot).cast(pl.Int32))
         if out.height:
             self.boot = int(out["boot"][-1])
+            self.stamped_lines = int(out["seen"][-1])
+            marks_seen = out.filter(pl.col("is_mark"))["seen"]
+            if len(marks_seen):
+                self.seen_at_mark = int(marks_seen[-1])
         return out
 
     def _with_years(self, out: pl.DataFrame) -> pl.DataFrame:
