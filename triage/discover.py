@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -34,11 +34,12 @@ from triage.errors import TriageError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
-_OPENERS: dict[str, Callable[[str], BinaryIO]] = {
-    "gzip": lambda p: gzip.open(p, "rb"),  # type: ignore[dict-item]
-    "bzip2": lambda p: bz2.open(p, "rb"),  # type: ignore[dict-item]
-    "xz": lambda p: lzma.open(p, "rb"),  # type: ignore[dict-item]
-}
+_DECOMPRESSORS = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+
+
+def _open_compressed(path: str, compression: str) -> BinaryIO:
+    """A decompressing binary stream over `path` (the caller closes it)."""
+    return _DECOMPRESSORS[compression](path, "rb")  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class InputFile:
     def open(self) -> TolerantStream:
         """A binary stream of the (decompressed) content; a cut-off compressed file reads as EOF."""
         if self.compression:
-            return TolerantStream(_OPENERS[self.compression](self.disk_path))
+            return TolerantStream(_open_compressed(self.disk_path, self.compression))
         return TolerantStream(open(self.disk_path, "rb"))
 
 
@@ -301,7 +302,7 @@ def _container_kind(path: Path) -> str | None:
 
 def _compressed_tar(path: Path, compression: str) -> bool:
     try:
-        with _OPENERS[compression](str(path)) as fh:
+        with _open_compressed(str(path), compression) as fh:
             head = fh.read(512)
     except (OSError, EOFError, lzma.LZMAError):
         return False

@@ -1,7 +1,8 @@
 """Ingest: discover files, sniff and parse each, and append its rows to the store.
 
-Each file is one transaction: its `files` row and all its rows land together or not
-at all, so a bad file or a crash never leaves half a file behind. A file that cannot
+A file lands whole or not at all. Up to `COMMIT_BYTES` of input it is one transaction;
+a larger file is committed in chunks under a `files` row marked `loading`, whose rows a
+failure removes at once and the next read-write open of the store removes after a crash. A file that cannot
 be read gets a `files` row with `status = 'error'` and the reason. A file already
 ingested for the same host (same sha256) adds nothing.
 """
@@ -26,6 +27,8 @@ from triage.store import Store
 
 SNIFF_BYTES = 1 << 16
 SNIFF_LINES = 200
+# A file's rows are committed in chunks of this much input (one transaction below it).
+COMMIT_BYTES = 64 << 20
 
 
 @dataclass
@@ -159,36 +162,37 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     existing = store.frame("SELECT file_id, status FROM files WHERE host = ? AND sha256 = ?", [host, digest])
     if existing.filter(pl.col("status") == "ok").height:
         return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
-    if existing.height:  # a failed earlier attempt is replaced by this one
-        with store.transaction():
-            for (old_id,) in existing.select("file_id").iter_rows():
-                store.execute("DELETE FROM events WHERE file_id = ?", [old_id])
-                store.execute("DELETE FROM files WHERE file_id = ?", [old_id])
+    for (old_id,) in existing.select("file_id").iter_rows():  # a failed earlier attempt is replaced
+        store.discard_file(old_id)
 
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
-    file_id = store.next_id("files", "file_id")
     stats = LineStats()
+    store.begin()
+    file_id = store.next_id("files", "file_id")
     try:
-        with store.transaction():
-            truncated = _parse_into(store, file, file_id, host, sniffed, ctx, stats, progress)
-            notes = "; ".join(stats.notes()) or None
-            status, error = "ok", None
-            if truncated:
-                status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
-            store.append("files", _files_row(file_id, file, host, sniffed, digest, stats, status, error, notes))
-    except (OSError, EOFError, ValueError, InputError) as exc:
-        store.forget_ids()
+        store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "loading", None, None, size))
+        truncated = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        notes = "; ".join(stats.notes()) or None
+        status, error = "ok", None
+        if truncated:
+            status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
+        store.execute(
+            "UPDATE files SET status = ?, error = ?, note = ?, bytes = ?, lines = ? WHERE file_id = ?",
+            [status, error, notes, stats.bytes, stats.lines, file_id],
+        )
+        store.commit()
+    except BaseException as exc:
+        store.rollback()
+        store.discard_file(file_id)  # rows of chunks committed before the failure
+        if not isinstance(exc, OSError | EOFError | ValueError | InputError):
+            raise
         reason = exc.reason if isinstance(exc, InputError) else _reason(exc)
-        line = stats.lines or None
-        where = f"line {line}: " if line and not isinstance(exc, InputError) else ""
+        where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
         return _record_error(store, file, host, sniffed.kind, where + reason, digest, size)
-    except BaseException:
-        store.forget_ids()
-        raise
     return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes)
 
 
-def _parse_into(
+def _load(
     store: Store,
     file: InputFile,
     file_id: int,
@@ -198,8 +202,14 @@ def _parse_into(
     stats: LineStats,
     progress: Progress | None,
 ) -> bool:
-    """Parse `file` into the store; True when a compressed file was cut off."""
+    """Parse `file` into the store inside the caller's transaction; True when a compressed file was cut off.
+
+    Every `COMMIT_BYTES` of input the transaction is committed and a new one begun, so
+    memory stays bounded for huge files; the `files` row says `loading` until the caller's
+    last commit, and a failure (or the next open after a crash) removes what was committed.
+    """
     parser = sources.parser_for(sniffed, ctx)
+    committed_at = 0
     with file.open() as stream:
         parsed = ((parser.parse(batch), stats.bytes) for batch in iter_line_batches(stream, stats))
         for tables, read in prefetch(parsed):
@@ -208,6 +218,10 @@ def _parse_into(
                     store.append(
                         table, frame.with_columns(pl.lit(host).alias("host"), pl.lit(file_id).alias("file_id"))
                     )
+            if read - committed_at >= COMMIT_BYTES:
+                store.commit()
+                store.begin()
+                committed_at = read
             if progress is not None:
                 progress(file, read)
         truncated = stream.truncated
@@ -255,10 +269,10 @@ def _record_error(
     size: int | None = None,
 ) -> FileResult:
     sniffed = sources.Sniffed(kind) if kind else None
+    stale = store.frame("SELECT file_id FROM files WHERE host = ? AND path = ? AND status = 'error'", [host, file.path])
+    for (old_id,) in stale.iter_rows():
+        store.discard_file(old_id)
     with store.transaction():
-        stale = "SELECT file_id FROM files WHERE host = ? AND path = ? AND status = 'error'"
-        store.execute(f"DELETE FROM events WHERE file_id IN ({stale})", [host, file.path])
-        store.execute(f"DELETE FROM files WHERE file_id IN ({stale})", [host, file.path])
         file_id = store.next_id("files", "file_id")
         store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "error", reason, None, size))
     return FileResult(file.path, host, "error", kind, error=reason)

@@ -23,6 +23,8 @@ from triage.store import migrations
 MEMORY = ":memory:"
 DEFAULT_MEMORY_LIMIT = os.environ.get("TRIAGE_DUCKDB_MEMORY", "1GB")
 _READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+# Tables whose rows point back to the file they came from.
+FILE_TABLES = [name for name, schema in TABLES.items() if "file_id" in schema.names and name != "files"]
 
 
 class StoreError(TriageError):
@@ -57,6 +59,8 @@ class Store:
             con.execute(f"SET memory_limit = '{DEFAULT_MEMORY_LIMIT}'")
             con.execute("SET TimeZone = 'UTC'")
             store._prepare()
+            if not store.read_only:
+                store._recover()
         except BaseException:
             con.close()
             raise
@@ -75,10 +79,7 @@ class Store:
                 f"{self.path}: database schema v{version} is older than v{SCHEMA_VERSION}; "
                 "open it once for writing (e.g. `triage ingest`) to migrate it"
             )
-        if version == 0:
-            statements = migrations.create_statements()
-        else:
-            statements = migrations.upgrade_statements(version)
+        statements = migrations.create_statements() if version == 0 else migrations.upgrade_statements(version)
         with self.transaction():
             self._con.execute("CREATE TABLE IF NOT EXISTS triage_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             for sql in statements:
@@ -105,16 +106,42 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def begin(self) -> None:
+        """Start a transaction (see `transaction()` for the usual form)."""
+        self._con.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        self._con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back the open transaction; cached id counters are re-read afterwards."""
+        self._con.execute("ROLLBACK")
+        self._ids.clear()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside lands together or not at all."""
-        self._con.execute("BEGIN TRANSACTION")
+        self.begin()
         try:
             yield
         except BaseException:
-            self._con.execute("ROLLBACK")
+            self.rollback()
             raise
-        self._con.execute("COMMIT")
+        self.commit()
+
+    def discard_file(self, file_id: int) -> None:
+        """Delete a file and every row that came from it, in one transaction."""
+        with self.transaction():
+            for table in FILE_TABLES:
+                self._con.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
+            self._con.execute("DELETE FROM files WHERE file_id = ?", [file_id])
+
+    def _recover(self) -> None:
+        """Remove files a stopped run left half-loaded (status 'loading')."""
+        loading = self._con.sql("SELECT file_id FROM files WHERE status = 'loading'").fetchall()
+        for (file_id,) in loading:
+            self.discard_file(file_id)
 
     # -- writing -----------------------------------------------------------------
     def append(self, table: str, frame: pl.DataFrame | pa.Table) -> int:
@@ -144,10 +171,6 @@ class Store:
             self._ids[key] = int(current)
         self._ids[key] += 1
         return self._ids[key]
-
-    def forget_ids(self) -> None:
-        """Drop cached id counters (after a rollback, ids are read again from the tables)."""
-        self._ids.clear()
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         """Run a statement that returns nothing (DML/DDL). Library use only."""
