@@ -42,7 +42,8 @@ _DECODE = (
     r"(?:(?P<fac>kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local[0-7])\s*:"
     r"(?P<lvl>emerg|alert|crit|err|warn|notice|info|debug)\s*: )?"
 )
-_ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+# syslog/journal ISO stamps use a dot before the fraction; a comma is dmesg --time-format iso.
+_ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _BSD = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
 
 PREFIXES: dict[str, str] = {
@@ -127,7 +128,6 @@ class KernelLogParser:
     anchor_offset: float = 0.0
     boot_id: str | None = None
     max_ts: datetime | None = field(default=None)
-    _prefix: str | None = field(default=None, repr=False)
     stamped_lines: int = 0  # stamped, non-marker lines so far (marker boots)
     seen_at_mark: int = 0  # stamped_lines at the last boot marker
 
@@ -199,6 +199,7 @@ class KernelLogParser:
         )
         out = out.with_columns(
             anchor=self._localize(anchor),
+            matched=pl.col("hm").is_not_null() | pl.col("delta").is_not_null(),
             delta=pl.col("delta").cast(pl.Float64, strict=False).fill_null(0.0),
             is_anchor=pl.col("hm").is_not_null(),
         )
@@ -211,7 +212,8 @@ class KernelLogParser:
         if self.anchor is not None:
             base = base.fill_null(pl.lit(self.anchor, dtype=pl.Datetime("us")))
         out = out.with_columns(offset=offset, base=base)
-        out = out.with_columns(ts=pl.col("base") + pl.duration(microseconds=(pl.col("offset") * 1e6).round()))
+        stamped = pl.col("base") + pl.duration(microseconds=(pl.col("offset") * 1e6).round())
+        out = out.with_columns(ts=pl.when(pl.col("matched")).then(stamped))
         last = out.tail(1)
         if last.height:
             self.anchor = last["base"][0]
@@ -294,9 +296,7 @@ class KernelLogParser:
 
     # -- shared steps ----------------------------------------------------------------
     def _extract(self, frame: pl.DataFrame) -> pl.DataFrame:
-        if self._prefix is None:
-            self._prefix = specialise(PREFIXES[self.fmt], frame["line"].head(2000))
-        return _extract(frame, self._prefix)
+        return _extract(frame, specialise(PREFIXES[self.fmt], frame["line"]))
 
     def _with_uptime_boots(self, out: pl.DataFrame) -> pl.DataFrame:
         """Number boots by uptime going backwards (a reboot restarts the clock)."""
@@ -370,14 +370,18 @@ class KernelLogParser:
 
 
 _DMESG_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
-# Optional prefix parts, dropped from a file's regex when its first lines never use them.
+# Optional prefix parts, dropped from a batch's regex when none of its lines use them.
 _OPTIONAL_PARTS = [(_DECODE, "^" + _DECODE[:-1]), (_DMESG_PRI, "^" + _DECODE + r"<\d")]
 
 
-def specialise(prefix: str, head: pl.Series) -> str:
-    """`prefix` without the optional parts (`--decode` names, `<pri>`) that `head` never uses."""
+def specialise(prefix: str, lines: pl.Series) -> str:
+    """`prefix` without the optional parts (`--decode` names, `<pri>`) that no line of `lines` uses.
+
+    Probing a batch with these anchored patterns costs far less than carrying the
+    unused alternatives through the main regex.
+    """
     for part, probe in _OPTIONAL_PARTS:
-        if part in prefix and not head.str.contains(probe).any():
+        if part in prefix and not lines.str.contains(probe).any():
             prefix = prefix.replace(part, "")
     return prefix
 

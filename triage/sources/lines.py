@@ -84,7 +84,7 @@ def iter_line_batches(
             cut = data.rfind(b"\n")
             if cut < 0:
                 if len(data) > max_line_bytes:
-                    data, carry, skipping = data[:max_line_bytes] + b"\n", b"", True
+                    data, carry, skipping = head_of(data, max_line_bytes) + b"\n", b"", True
                     stats.truncated_lines += 1
                 else:
                     carry = data
@@ -134,9 +134,23 @@ def _to_array(data: bytes, max_line_bytes: int, stats: LineStats | None) -> pa.A
 
 
 def _truncate(body: bytes, offsets: np.ndarray, max_line_bytes: int, stats: LineStats | None) -> pa.Array:
+    lengths = np.diff(offsets)
+    long = np.flatnonzero(lengths > max_line_bytes)
     if stats is not None:
-        stats.truncated_lines += int((np.diff(offsets) > max_line_bytes).sum())
-    array = pa.Array.from_buffers(
-        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(body)]
-    )
-    return pc.binary_slice(array, 0, max_line_bytes)
+        stats.truncated_lines += len(long)
+    array = pa.Array.from_buffers(pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+    # Only the few over-long lines are cut, each at a character boundary.
+    heads = [head_of(body[offsets[i] : offsets[i + 1]], max_line_bytes) for i in long]
+    mask = np.zeros(len(lengths), dtype=bool)
+    mask[long] = True
+    return pc.replace_with_mask(array, pa.array(mask), pa.array(heads, type=pa.large_binary()))
+
+
+def head_of(line: bytes, max_bytes: int) -> bytes:
+    """At most `max_bytes` of `line`, never ending inside a UTF-8 character."""
+    if len(line) <= max_bytes:
+        return line
+    cut = max_bytes
+    while cut > 0 and line[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return line[:cut]
