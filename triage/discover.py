@@ -35,6 +35,7 @@ from triage.errors import TriageError
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 _DECOMPRESSORS = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+_DECOMPRESSOR_TYPES = tuple(_DECOMPRESSORS.values())
 
 
 def _open_compressed(path: str, compression: str) -> BinaryIO:
@@ -79,14 +80,24 @@ class TolerantStream:
         self.truncated = False
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes; b"" at the end or at the cut of a truncated file."""
+        """Up to `size` bytes; at the cut of a truncated file, what came before it, then b""."""
         if self.truncated:
             return b""
-        try:
+        if not isinstance(self._raw, _DECOMPRESSOR_TYPES):
             return self._raw.read(size)
+        # Decompressors drop what they decoded when the data ends early, so read in small steps.
+        chunks: list[bytes] = []
+        wanted = size if size >= 0 else 1 << 62
+        try:
+            while wanted > 0:
+                chunk = self._raw.read1(min(wanted, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                wanted -= len(chunk)
         except (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile):
             self.truncated = True
-            return b""
+        return b"".join(chunks)
 
     def close(self) -> None:
         """Close the underlying stream."""
@@ -102,10 +113,17 @@ class TolerantStream:
 class Discovery:
     """The input files under some paths; a context manager owning the unpack folder."""
 
-    def __init__(self, paths: list[str], host: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        host: str | None = None,
+        limits: Limits | None = None,
+        exclude: set[Path] | None = None,
+    ) -> None:
         self.paths = paths
         self.host = host
         self.limits = limits or Limits()
+        self.exclude = {p.resolve() for p in exclude or set()}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._unpacked_bytes = 0
         self._members = 0
@@ -124,7 +142,12 @@ class Discovery:
             self._tmp = None
 
     def files(self) -> Iterator[InputFile]:
-        """Every input file, in a stable order; unreadable ones carry `error`."""
+        """Every input file, in a stable order; unreadable ones carry `error`; `exclude`d paths are skipped."""
+        for file in self._files():
+            if Path(file.disk_path).resolve() not in self.exclude:
+                yield file
+
+    def _files(self) -> Iterator[InputFile]:
         for raw in self.paths:
             path = Path(raw)
             if not path.exists() and not path.is_symlink():
@@ -192,8 +215,7 @@ class Discovery:
     def _unpack(self, archive: Path, shown: str, kind: str, depth: int) -> Path | None:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="triage-")
-        target = Path(self._tmp.name) / f"{self._members:08d}-{depth}"
-        target.mkdir(parents=True)
+        target = Path(tempfile.mkdtemp(dir=self._tmp.name, prefix=f"d{depth}-"))
         try:
             if kind == "tar":
                 self._unpack_tar(archive, target)
@@ -212,8 +234,10 @@ class Discovery:
     def _unpack_tar(self, archive: Path, target: Path) -> None:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
+                if member.issym() or member.islnk():
+                    raise _UnpackError(f"refusing link member in archive: {member.name!r} -> {member.linkname!r}")
                 if not member.isfile():
-                    continue  # folders are implied; links, devices and fifos are refused
+                    continue  # folders are implied; devices and fifos carry no content
                 dest = self._member_dest(target, member.name)
                 self._account(member.size)
                 src = tar.extractfile(member)
@@ -228,6 +252,8 @@ class Discovery:
             for info in zf.infolist():
                 if info.is_dir():
                     continue
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise _UnpackError(f"refusing link member in archive: {info.filename!r}")
                 dest = self._member_dest(target, info.filename)
                 self._account(info.file_size)
                 with zf.open(info) as src, open(dest, "wb") as out:

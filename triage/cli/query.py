@@ -44,10 +44,10 @@ def command(sql: str, db: str, fmt: str, limit: int | None) -> None:
         frame = store.query(sql)
     if limit is not None:
         frame = frame.head(limit)
+    nested = [c for c, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct | pl.Array)]
     flat = frame.with_columns(
-        pl.col(c).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String)
-        for c, t in frame.schema.items()
-        if isinstance(t, pl.List | pl.Struct | pl.Array)
+        pl.Series(c, [None if v is None else json.dumps(v, default=str) for v in frame[c].to_list()], pl.String)
+        for c in nested
     )
     if fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), default=str, indent=2))

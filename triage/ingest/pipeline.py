@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
@@ -23,7 +24,7 @@ from triage.errors import InputError, TriageError
 from triage.ingest.clock import apply_fixups, resolve_boot_times
 from triage.ingest.prefetch import prefetch
 from triage.sources.lines import LineStats, iter_line_batches
-from triage.store import Store
+from triage.store import MEMORY, Store
 
 SNIFF_BYTES = 1 << 16
 SNIFF_LINES = 200
@@ -127,7 +128,8 @@ def ingest(
     options = options or IngestOptions()
     summary = IngestSummary()
     started = time.perf_counter()
-    with Discovery(paths, host=options.host, limits=options.limits) as discovery:
+    own_files = {Path(store.path + suffix) for suffix in ("", ".wal")} if store.path != MEMORY else set()
+    with Discovery(paths, host=options.host, limits=options.limits, exclude=own_files) as discovery:
         files = list(discovery.files())
         if on_plan is not None:
             on_plan(files)
@@ -159,11 +161,10 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     sniffed = sources.sniff(sample, file.name_host)
     host = file.host or sniffed.host or file.name_host
 
-    existing = store.frame("SELECT file_id, status FROM files WHERE host = ? AND sha256 = ?", [host, digest])
-    if existing.filter(pl.col("status") == "ok").height:
+    existing = store.frame("SELECT file_id FROM files WHERE host = ? AND sha256 = ? AND status = 'ok'", [host, digest])
+    if existing.height:
         return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
-    for (old_id,) in existing.select("file_id").iter_rows():  # a failed earlier attempt is replaced
-        store.discard_file(old_id)
+    _discard_failed_attempts(store, host, file.path, digest)
 
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
     stats = LineStats()
@@ -269,13 +270,21 @@ def _record_error(
     size: int | None = None,
 ) -> FileResult:
     sniffed = sources.Sniffed(kind) if kind else None
-    stale = store.frame("SELECT file_id FROM files WHERE host = ? AND path = ? AND status = 'error'", [host, file.path])
-    for (old_id,) in stale.iter_rows():
-        store.discard_file(old_id)
+    _discard_failed_attempts(store, host, file.path, digest)
     with store.transaction():
         file_id = store.next_id("files", "file_id")
         store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "error", reason, None, size))
     return FileResult(file.path, host, "error", kind, error=reason)
+
+
+def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | None) -> None:
+    """A new attempt replaces the error rows of earlier ones (same host and path, or same content)."""
+    stale = store.frame(
+        "SELECT file_id FROM files WHERE host = ? AND status <> 'ok' AND (path = ? OR sha256 = ?)",
+        [host, path, digest],
+    )
+    for (file_id,) in stale.iter_rows():
+        store.discard_file(file_id)
 
 
 def _digest(file: InputFile) -> tuple[str, int]:

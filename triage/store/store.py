@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ from triage.store import migrations
 
 MEMORY = ":memory:"
 DEFAULT_MEMORY_LIMIT = os.environ.get("TRIAGE_DUCKDB_MEMORY", "1GB")
-_READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
+# PRAGMAs that only read (anything else, e.g. enable_profiling, changes the connection).
+_READ_PRAGMAS = re.compile(
+    r"^\s*PRAGMA\s+(show_tables|show_tables_expanded|table_info|show|database_size|database_list|"
+    r"storage_info|version|functions|platform|metadata_info)\b",
+    re.IGNORECASE,
+)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?", re.IGNORECASE)
 # Tables whose rows point back to the file they came from.
 FILE_TABLES = [name for name, schema in TABLES.items() if "file_id" in schema.names and name != "files"]
 
@@ -190,8 +197,9 @@ class Store:
         if not statements:
             raise StoreError("query: empty SQL")
         for st in statements:
-            if st.type.name not in _READ_STATEMENTS:
-                raise StoreError(f"query: only read-only statements are allowed, not {st.type.name}")
+            refusal = _write_risk(self._con, st)
+            if refusal:
+                raise StoreError(f"query: only read-only statements are allowed, not {refusal}")
         try:
             for st in statements[:-1]:
                 self._con.sql(st.query).fetchall()
@@ -231,6 +239,23 @@ class Store:
                 "(FORMAT parquet, PARTITION_BY (host), OVERWRITE_OR_IGNORE true)"
             )
         return counts
+
+
+def _write_risk(con: duckdb.DuckDBPyConnection, statement: Any) -> str | None:
+    """Why a parsed statement is not read-only (its kind), or None when it only reads."""
+    kind = statement.type.name
+    text = statement.query
+    if kind == "SELECT":
+        return None
+    if kind == "PRAGMA":
+        return None if _READ_PRAGMAS.match(text) else "this PRAGMA"
+    if kind == "EXPLAIN":
+        explain = _EXPLAIN.match(text)
+        if explain is None or explain.group(1):
+            return "EXPLAIN ANALYZE"  # it runs the statement
+        inner = con.extract_statements(text[explain.end() :])
+        return None if all(st.type.name == "SELECT" for st in inner) else f"EXPLAIN of {inner[0].type.name}"
+    return kind
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,33 @@
+"""Shared fixtures: a real DuckDB store on disk, kept apart from the input files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from triage.store import Store
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the test's store lives: its own folder, so a folder ingest never reads the database."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    return folder / "triage.duckdb"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """A fresh store in a DuckDB file, closed after the test."""
+    with Store.open(db_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """An empty folder for the test's input files."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return folder
