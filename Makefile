@@ -22,8 +22,9 @@ demo: $(STAMP)
 	$(BIN)/triage query --db $(DEMO_DB) \
 	  "SELECT host, kind, format, count(*) AS files, sum(lines) AS lines FROM files GROUP BY ALL ORDER BY host, kind"
 	$(BIN)/triage query --db $(DEMO_DB) \
-	  "SELECT host, strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts_utc, message FROM events \
-	   WHERE message LIKE '%Xid%' OR message LIKE '%AER:%' OR message LIKE '%lost carrier%' ORDER BY host, ts LIMIT 25"
+	  "SELECT host, coalesce(strftime(ts, '%Y-%m-%d %H:%M:%S'), printf('uptime %.1f s', uptime_s)) AS time, message \
+	   FROM events WHERE regexp_matches(message, 'NVRM: Xid|AER: Uncorrected|AER: Corrected|[Ll]ost carrier') \
+	   ORDER BY host, file_id, line_no"
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples
