@@ -23,6 +23,7 @@ from triage.discover import Discovery, InputFile, Limits, read_head
 from triage.errors import InputError, TriageError
 from triage.ingest.clock import apply_fixups, resolve_boot_times
 from triage.ingest.prefetch import prefetch
+from triage.sources import lines
 from triage.sources.lines import LineStats, iter_line_batches
 from triage.store import MEMORY, Store
 
@@ -212,7 +213,7 @@ def _load(
     parser = sources.parser_for(sniffed, ctx)
     committed_at = 0
     with file.open() as stream:
-        parsed = ((parser.parse(batch), stats.bytes) for batch in iter_line_batches(stream, stats))
+        parsed = ((parser.parse(batch), stats.bytes) for batch in iter_line_batches(stream, stats, lines.BATCH_BYTES))
         for tables, read in prefetch(parsed):
             for table, frame in tables.items():
                 if frame.height:
