@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -149,38 +150,46 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     if file.error:
         return _record_error(store, file, host, None, file.error)
     try:
-        digest, size = _digest(file)
         head = read_head(file, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
         return _record_error(store, file, host, None, _reason(exc))
-    if size == 0:
+    if not head:
         return _record_error(store, file, host, None, "empty file")
     binary = _binary_reason(head)
     if binary:
-        return _record_error(store, file, host, None, binary, digest, size)
+        return _record_error(store, file, host, None, binary)
     sample = head.decode("utf-8", errors="replace").splitlines()[:SNIFF_LINES]
     sniffed = sources.sniff(sample, file.name_host)
     host = file.host or sniffed.host or file.name_host
 
-    existing = store.frame("SELECT file_id FROM files WHERE host = ? AND sha256 = ? AND status = 'ok'", [host, digest])
-    if existing.height:
-        return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
-    _discard_failed_attempts(store, host, file.path, digest)
+    # A path ingested before is likely unchanged: hash it first and skip it without parsing.
+    # Anything else is hashed while it is parsed (one read), and dropped if it turns out a copy.
+    if _seen_before(store, host, file.path):
+        try:
+            digest, size = _digest(file)
+        except (OSError, EOFError, ValueError) as exc:
+            return _record_error(store, file, host, sniffed.kind, _reason(exc))
+        if _ok_copy_exists(store, host, digest):
+            return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
 
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
     stats = LineStats()
     store.begin()
     file_id = store.next_id("files", "file_id")
     try:
-        store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "loading", None, None, size))
-        truncated = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        store.append("files", _files_row(file_id, file, host, sniffed, None, None, "loading", None, None))
+        truncated, digest = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        if _ok_copy_exists(store, host, digest, other_than=file_id):
+            store.rollback()
+            store.discard_file(file_id)  # rows of chunks committed before the copy was recognised
+            return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
         notes = "; ".join(stats.notes()) or None
         status, error = "ok", None
         if truncated:
             status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
         store.execute(
-            "UPDATE files SET status = ?, error = ?, note = ?, bytes = ?, lines = ? WHERE file_id = ?",
-            [status, error, notes, stats.bytes, stats.lines, file_id],
+            "UPDATE files SET status = ?, error = ?, note = ?, sha256 = ?, bytes = ?, lines = ? WHERE file_id = ?",
+            [status, error, notes, digest, stats.bytes, stats.lines, file_id],
         )
         store.commit()
     except BaseException as exc:
@@ -190,8 +199,22 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
             raise
         reason = exc.reason if isinstance(exc, InputError) else _reason(exc)
         where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
-        return _record_error(store, file, host, sniffed.kind, where + reason, digest, size)
+        return _record_error(store, file, host, sniffed.kind, where + reason)
+    _discard_failed_attempts(store, host, file.path, digest, keep=file_id)
     return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes)
+
+
+def _seen_before(store: Store, host: str, path: str) -> bool:
+    return store.frame("SELECT 1 FROM files WHERE host = ? AND path = ? AND status = 'ok'", [host, path]).height > 0
+
+
+def _ok_copy_exists(store: Store, host: str, digest: str, other_than: int | None = None) -> bool:
+    """Whether the store already has this content for this host."""
+    found = store.frame(
+        "SELECT 1 FROM files WHERE host = ? AND sha256 = ? AND status = 'ok' AND file_id IS DISTINCT FROM ?",
+        [host, digest, other_than],
+    )
+    return found.height > 0
 
 
 def _load(
@@ -203,17 +226,20 @@ def _load(
     ctx: sources.ParseContext,
     stats: LineStats,
     progress: Progress | None,
-) -> bool:
-    """Parse `file` into the store inside the caller's transaction; True when a compressed file was cut off.
+) -> tuple[bool, str]:
+    """Parse `file` into the store inside the caller's transaction.
 
+    Returns whether a compressed file was cut off, and the sha256 of what was read.
     Every `COMMIT_BYTES` of input the transaction is committed and a new one begun, so
     memory stays bounded for huge files; the `files` row says `loading` until the caller's
     last commit, and a failure (or the next open after a crash) removes what was committed.
     """
     parser = sources.parser_for(sniffed, ctx)
     committed_at = 0
-    with file.open() as stream:
-        parsed = ((parser.parse(batch), stats.bytes) for batch in iter_line_batches(stream, stats, lines.BATCH_BYTES))
+    with file.open() as raw:
+        stream = _HashingReader(raw)
+        batches = iter_line_batches(stream, stats, lines.BATCH_BYTES)
+        parsed = ((parser.parse(batch), stats.bytes) for batch in batches)
         for tables, read in prefetch(parsed):
             for table, frame in tables.items():
                 if frame.height:
@@ -226,9 +252,25 @@ def _load(
                 committed_at = read
             if progress is not None:
                 progress(file, read)
-        truncated = stream.truncated
+        truncated = raw.truncated
     apply_fixups(store, file_id, parser.finish())
-    return truncated
+    return truncated, stream.hexdigest()
+
+
+class _HashingReader:
+    """Passes reads through, hashing them (hashlib releases the GIL, so this overlaps the store)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._sha = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._sha.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
 
 
 def _files_row(
@@ -278,11 +320,12 @@ def _record_error(
     return FileResult(file.path, host, "error", kind, error=reason)
 
 
-def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | None) -> None:
+def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | None, keep: int | None = None) -> None:
     """A new attempt replaces the error rows of earlier ones (same host and path, or same content)."""
     stale = store.frame(
-        "SELECT file_id FROM files WHERE host = ? AND status <> 'ok' AND (path = ? OR sha256 = ?)",
-        [host, path, digest],
+        "SELECT file_id FROM files WHERE host = ? AND status <> 'ok' AND (path = ? OR sha256 = ?) "
+        "AND file_id IS DISTINCT FROM ?",
+        [host, path, digest, keep],
     )
     for (file_id,) in stale.iter_rows():
         store.discard_file(file_id)

@@ -123,7 +123,6 @@ class KernelLogParser:
     last_uptime: float | None = None
     last_month: int | None = None
     year_wraps: int = 0
-    last_ts: datetime | None = None
     anchor: datetime | None = None
     anchor_offset: float = 0.0
     boot_id: str | None = None

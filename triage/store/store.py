@@ -22,7 +22,8 @@ from triage.schema import SCHEMA_VERSION, TABLES
 from triage.store import migrations
 
 MEMORY = ":memory:"
-DEFAULT_MEMORY_LIMIT = os.environ.get("TRIAGE_DUCKDB_MEMORY", "1GB")
+# DuckDB buffer pool; ingest streams, so a modest pool keeps peak RSS bounded (override for big analyses).
+DEFAULT_MEMORY_LIMIT = os.environ.get("TRIAGE_DUCKDB_MEMORY", "512MB")
 # PRAGMAs that only read (anything else, e.g. enable_profiling, changes the connection).
 _READ_PRAGMAS = re.compile(
     r"^\s*PRAGMA\s+(show_tables|show_tables_expanded|table_info|show|database_size|database_list|"
