@@ -33,17 +33,8 @@ def apply_fixups(store: Store, file_id: int, fixups: Fixups) -> None:
 
 def resolve_boot_times(store: Store, hosts: list[str]) -> int:
     """Date the timeless monotonic events of `hosts` from lines other files date; returns rows dated."""
-    before = store.frame(
-        "SELECT count(*) AS n FROM events WHERE host IN (SELECT unnest(?)) AND ts IS NULL AND uptime_s IS NOT NULL",
-        [hosts],
-    )["n"][0]
-    if before == 0:
-        return 0
-    anchors = store.frame(
-        "SELECT count(*) AS n FROM events WHERE host IN (SELECT unnest(?)) AND ts IS NOT NULL AND uptime_s IS NOT NULL",
-        [hosts],
-    )["n"][0]
-    if anchors == 0:
+    undated = _monotonic_events(store, hosts, dated=False)
+    if undated == 0 or _monotonic_events(store, hosts, dated=True) == 0:
         return 0
     store.execute(
         f"""
@@ -63,8 +54,14 @@ def resolve_boot_times(store: Store, hosts: list[str]) -> int:
         """,
         [hosts],
     )
-    after = store.frame(
-        "SELECT count(*) AS n FROM events WHERE host IN (SELECT unnest(?)) AND ts IS NULL AND uptime_s IS NOT NULL",
+    return undated - _monotonic_events(store, hosts, dated=False)
+
+
+def _monotonic_events(store: Store, hosts: list[str], dated: bool) -> int:
+    """Events of `hosts` with an uptime, with (dated) or without a wall-clock time."""
+    has_ts = "IS NOT NULL" if dated else "IS NULL"
+    frame = store.frame(
+        f"SELECT count(*) AS n FROM events WHERE host IN (SELECT unnest(?)) AND ts {has_ts} AND uptime_s IS NOT NULL",
         [hosts],
-    )["n"][0]
-    return int(before - after)
+    )
+    return int(frame["n"][0])
