@@ -72,18 +72,18 @@ class IngestSummary:
 
     @property
     def lines(self) -> int:
-        """Lines read from ingested files."""
-        return sum(f.lines for f in self.files if f.status == "ok")
+        """Lines stored, including those kept from files with errors (a truncated .gz)."""
+        return sum(f.lines for f in self.files if f.status != "unchanged")
 
     @property
     def bytes(self) -> int:
-        """Bytes read from ingested files (decompressed)."""
-        return sum(f.bytes for f in self.files if f.status == "ok")
+        """Bytes read into the store (decompressed), including files with errors that kept lines."""
+        return sum(f.bytes for f in self.files if f.status != "unchanged")
 
     @property
     def hosts(self) -> list[str]:
-        """Hosts of the ingested files."""
-        return sorted({f.host for f in self.files if f.status == "ok"})
+        """Hosts that got rows in this run."""
+        return sorted({f.host for f in self.files if f.status != "unchanged" and f.lines})
 
     @property
     def mb_per_s(self) -> float:
@@ -345,15 +345,18 @@ _TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f\v\x1b\x08" + bytes(range(128, 2
 
 
 def _binary_reason(head: bytes) -> str | None:
-    """Why the head of a file does not look like text, or None."""
+    """Why the head of a file does not look like text, or None.
+
+    Binary means control bytes (NUL and C0 codes other than tab, newlines, form feed and
+    escape) or mostly undecodable bytes. A few invalid UTF-8 bytes (a Latin-1 log) are text:
+    the reader replaces them and notes it.
+    """
     if head.count(0) > len(head) * 0.3:
         return "binary file (not text)"
     body = head.replace(b"\x00", b"")
-    if not body:
-        return "binary file (only NUL bytes)"
     controls = len(body.translate(None, _TEXT_BYTES))
-    replaced = body.decode("utf-8", errors="replace").count("\ufffd")
-    if (controls + replaced) > len(body) * 0.1:
+    undecodable = body.decode("utf-8", errors="replace").count("\ufffd")
+    if controls > len(body) * 0.05 or undecodable > len(body) * 0.3:
         return "binary file (not text)"
     return None
 
