@@ -127,7 +127,6 @@ class Discovery:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._unpacked_bytes = 0
         self._members = 0
-        self._last_error: str | None = None
 
     def __enter__(self) -> Discovery:
         return self
@@ -169,50 +168,49 @@ class Discovery:
                 yield from self._given_file(disk, display)
 
     def _given_file(self, disk: Path, shown: str) -> Iterator[InputFile]:
-        kind = _container_kind(disk)
-        if kind in ("tar", "zip"):
-            folder = self._unpack(disk, shown, kind, depth=0)
-            if folder is None:
-                yield self._error_file(disk, shown, self.host or strip_suffixes(disk.name))
+        """A file named directly (or loose in a root folder); an archive may hold a whole fleet."""
+        archive_host = self.host or strip_suffixes(disk.name)
+        try:
+            kind = _container_kind(disk)
+            if kind not in ("tar", "zip"):
+                yield from self._entry(disk, shown, self.host, depth=0)
                 return
-            tops = {PurePosixPath(rel).parts[0] for _, rel in _walk(folder) if len(PurePosixPath(rel).parts) > 1}
-            loose = [rel for _, rel in _walk(folder) if len(PurePosixPath(rel).parts) == 1]
-            per_folder = self.host is None and len(tops) >= 2 and not loose
-            for member, rel in _walk(folder):
-                top = PurePosixPath(rel).parts[0]
-                host = self.host or (top if per_folder else strip_suffixes(disk.name))
-                yield from self._entry(member, f"{shown}!{rel}", host, depth=1)
+            members = _walk(self._unpack(disk, kind, depth=0))
+        except (_UnpackError, OSError) as exc:
+            yield self._error_file(disk, shown, archive_host, _unpack_reason(exc))
             return
-        yield from self._entry(disk, shown, self.host, depth=0)
+        rel_parts = [PurePosixPath(rel).parts for _, rel in members]
+        tops = {parts[0] for parts in rel_parts if len(parts) > 1}
+        per_folder = self.host is None and len(tops) >= 2 and all(len(parts) > 1 for parts in rel_parts)
+        for (member, rel), parts in zip(members, rel_parts, strict=True):
+            host = parts[0] if per_folder else archive_host
+            yield from self._entry(member, f"{shown}!{rel}", host, depth=1)
 
     # -- one entry -------------------------------------------------------------------
     def _entry(self, disk: Path, shown: str, host: str | None, depth: int) -> Iterator[InputFile]:
-        name_host = strip_suffixes(disk.name)
+        """A file under a known host (or None: decided from content); nested archives recurse."""
         try:
             kind = _container_kind(disk)
-        except OSError as exc:
-            yield InputFile(shown, str(disk), host, name_host, _now(), error=_os_reason(exc))
-            return
-        if kind in ("tar", "zip"):
+            if kind not in ("tar", "zip"):
+                name_host = strip_suffixes(disk.name)
+                size = disk.stat().st_size
+                yield InputFile(shown, str(disk), host, name_host, _mtime(disk), compression=kind, size=size)
+                return
             if depth >= self.limits.max_depth:
-                yield self._error_file(disk, shown, host, f"archive nested deeper than {self.limits.max_depth}")
-                return
-            folder = self._unpack(disk, shown, kind, depth)
-            if folder is None:
-                yield self._error_file(disk, shown, host or name_host)
-                return
-            for member, rel in _walk(folder):
-                yield from self._entry(member, f"{shown}!{rel}", host, depth + 1)
+                raise _UnpackError(f"archive nested deeper than {self.limits.max_depth}")
+            members = _walk(self._unpack(disk, kind, depth))
+        except (_UnpackError, OSError) as exc:
+            yield self._error_file(disk, shown, host, _unpack_reason(exc))
             return
-        stat = disk.stat()
-        yield InputFile(shown, str(disk), host, name_host, _mtime(disk), compression=kind, size=stat.st_size)
+        for member, rel in members:
+            yield from self._entry(member, f"{shown}!{rel}", host, depth + 1)
 
-    def _error_file(self, disk: Path, shown: str, host: str | None, reason: str | None = None) -> InputFile:
-        reason = reason or self._last_error or "cannot unpack archive"
+    def _error_file(self, disk: Path, shown: str, host: str | None, reason: str) -> InputFile:
         return InputFile(shown, str(disk), host, strip_suffixes(disk.name), _mtime(disk), error=reason)
 
     # -- unpacking -------------------------------------------------------------------
-    def _unpack(self, archive: Path, shown: str, kind: str, depth: int) -> Path | None:
+    def _unpack(self, archive: Path, kind: str, depth: int) -> Path:
+        """Unpack into a fresh folder of the temporary area; raises `_UnpackError` saying why not."""
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="triage-")
         target = Path(tempfile.mkdtemp(dir=self._tmp.name, prefix=f"d{depth}-"))
@@ -221,14 +219,12 @@ class Discovery:
                 self._unpack_tar(archive, target)
             else:
                 self._unpack_zip(archive, target)
-        except _UnpackError as exc:
-            self._last_error = str(exc)
+        except _UnpackError:
             shutil.rmtree(target, ignore_errors=True)
-            return None
+            raise
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, ValueError) as exc:
-            self._last_error = f"damaged archive: {_os_reason(exc)}"
             shutil.rmtree(target, ignore_errors=True)
-            return None
+            raise _UnpackError(f"damaged archive: {_os_reason(exc)}") from exc
         return target
 
     def _unpack_tar(self, archive: Path, target: Path) -> None:
@@ -287,6 +283,10 @@ class Discovery:
 
 class _UnpackError(Exception):
     pass
+
+
+def _unpack_reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, _UnpackError) else _os_reason(exc)
 
 
 def strip_suffixes(name: str) -> str:
