@@ -126,7 +126,7 @@ def ingest(
     progress: Progress | None = None,
     on_plan: Callable[[list[InputFile]], None] | None = None,
 ) -> IngestSummary:
-    """Ingest files, folders and archives into `store`; one transaction per file."""
+    """Ingest files, folders and archives into `store`; each file lands whole or not at all."""
     options = options or IngestOptions()
     summary = IngestSummary()
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     store.begin()
     file_id = store.next_id("files", "file_id")
     try:
-        store.append("files", _files_row(file_id, file, host, sniffed, None, None, "loading", None, None))
+        store.append("files", _files_row(file_id, file, host, sniffed, "loading"))
         truncated, digest = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
         if _ok_copy_exists(store, host, digest, other_than=file_id):
             store.rollback()
@@ -274,17 +274,9 @@ class _HashingReader:
 
 
 def _files_row(
-    file_id: int,
-    file: InputFile,
-    host: str,
-    sniffed: sources.Sniffed | None,
-    digest: str | None,
-    stats: LineStats | None,
-    status: str,
-    error: str | None,
-    note: str | None,
-    size: int | None = None,
+    file_id: int, file: InputFile, host: str, sniffed: sources.Sniffed | None, status: str, error: str | None = None
 ) -> pl.DataFrame:
+    """A new `files` row; content facts (sha256, bytes, lines, note) are filled in once the file is read."""
     return pl.DataFrame(
         {
             "file_id": [file_id],
@@ -292,31 +284,18 @@ def _files_row(
             "host": [host],
             "kind": [sniffed.kind if sniffed else None],
             "format": [sniffed.format if sniffed else None],
-            "sha256": [digest],
-            "bytes": [stats.bytes if stats else size],
-            "lines": [stats.lines if stats else None],
             "status": [status],
             "error": [error],
-            "note": [note],
             "ingested_at": [datetime.now(UTC).replace(tzinfo=None)],
         }
     )
 
 
-def _record_error(
-    store: Store,
-    file: InputFile,
-    host: str,
-    kind: str | None,
-    reason: str,
-    digest: str | None = None,
-    size: int | None = None,
-) -> FileResult:
-    sniffed = sources.Sniffed(kind) if kind else None
-    _discard_failed_attempts(store, host, file.path, digest)
+def _record_error(store: Store, file: InputFile, host: str, kind: str | None, reason: str) -> FileResult:
+    _discard_failed_attempts(store, host, file.path, None)
     with store.transaction():
         file_id = store.next_id("files", "file_id")
-        store.append("files", _files_row(file_id, file, host, sniffed, digest, None, "error", reason, None, size))
+        store.append("files", _files_row(file_id, file, host, sources.Sniffed(kind) if kind else None, "error", reason))
     return FileResult(file.path, host, "error", kind, error=reason)
 
 
