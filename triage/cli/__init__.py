@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from triage.cli import export, ingest, query
+from triage.cli import analyze, export, ingest, query, rules
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,6 +29,8 @@ def cli(debug: bool) -> None:
 cli.add_command(ingest.command)
 cli.add_command(query.command)
 cli.add_command(export.command)
+cli.add_command(analyze.command)
+cli.add_command(rules.group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -146,5 +146,7 @@ class _Progress:
             self._current = 0
         else:
             self._current = min(read, size)
-        name = file.path[-40:]
+        from rich.markup import escape
+
+        name = escape(file.path[-40:])  # a path like node[3]/dmesg is not markup
         self._bar.update(self._task, completed=self._done_before + self._current, description=name)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
 from triage.cli.options import db_option
-
-if TYPE_CHECKING:
-    import polars as pl
+from triage.cli.output import print_table
 
 
 @click.command("query")
@@ -54,20 +51,5 @@ def command(sql: str, db: str, fmt: str, limit: int | None) -> None:
     elif fmt == "csv":
         click.echo(flat.write_csv(), nl=False)
     else:
-        _print_table(flat)
-
-
-def _print_table(frame: pl.DataFrame) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(header_style="bold")
-    for name in frame.columns:
-        table.add_column(name, overflow="fold")
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console = Console()
-    if not console.is_terminal:  # in a pipe, print rows whole instead of wrapping at 80 columns
-        console = Console(width=100_000)
-    console.print(table)
-    click.echo(f"{frame.height} row(s)")
+        print_table(flat.columns, flat.iter_rows())
+        click.echo(f"{flat.height} row(s)")

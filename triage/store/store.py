@@ -189,6 +189,12 @@ class Store:
         """Run a query of the library and return its rows as a polars frame."""
         return self._con.sql(sql, params=params or None).pl()
 
+    def batches(self, sql: str, params: list[Any] | None = None, rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
+        """Run a query of the library and stream its rows as polars frames of at most `rows` rows."""
+        reader = self._con.sql(sql, params=params or None).to_arrow_reader(rows)
+        for batch in reader:
+            yield pl.from_arrow(batch)  # type: ignore[misc]
+
     def query(self, sql: str) -> pl.DataFrame:
         """Run a user's read-only SQL (SELECT, WITH, EXPLAIN, ...) and return a polars frame."""
         try:
