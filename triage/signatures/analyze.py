@@ -78,7 +78,7 @@ def analyze(store: Store, pack: RulePack, hosts: list[str] | None = None) -> Ana
         log_files = f"SELECT file_id FROM files WHERE kind IN {_LOG_KINDS}"
         store.execute(f"DELETE FROM assets WHERE file_id IN ({log_files}) {scope.replace('WHERE', 'AND')}", params)
         if found.height:
-            offset = store.next_id("findings", "finding_id") - 1
+            offset = store.frame("SELECT coalesce(max(finding_id), 0) AS top FROM findings")["top"].item()
             store.append("findings", found.with_columns(pl.col("finding_id") + offset))
         if assets.height:
             store.append("assets", assets)

@@ -65,11 +65,12 @@ def load_rules(folder: str | os.PathLike[str] | None = None) -> RulePack:
     for path in sorted(root.glob("*.yaml")):
         if path.name == "taxonomy.yaml":
             continue
-        for rule in _load_file(path, taxonomy, catalogs, problems):
-            if rule.id in seen:
-                problems.append(f"{rule.where}: duplicate rule id {rule.id!r} (first at {seen[rule.id]})")
-            else:
-                seen[rule.id] = rule.where
+        for rule_id, where, rule in _load_file(path, taxonomy, catalogs, problems):
+            if rule_id in seen:
+                problems.append(f"{where}: duplicate rule id {rule_id!r} (first at {seen[rule_id]})")
+                continue
+            seen[rule_id] = where
+            if rule is not None:
                 rules.append(rule)
     if problems:
         raise RuleError(problems)
@@ -154,7 +155,10 @@ def _load_catalogs(
 
 
 # -- one rule file -----------------------------------------------------------------
-def _load_file(path: Path, taxonomy: dict[str, list[str]], catalogs: dict[str, Any], problems: list[str]) -> list[Rule]:
+def _load_file(
+    path: Path, taxonomy: dict[str, list[str]], catalogs: dict[str, Any], problems: list[str]
+) -> list[tuple[str, str, Rule | None]]:
+    """(id, file:line, rule or None when invalid) for each entry of a rule file."""
     data = _read_yaml(path, problems)
     if data is None:
         return []
@@ -167,8 +171,7 @@ def _load_file(path: Path, taxonomy: dict[str, list[str]], catalogs: dict[str, A
             problems.append(f"{path}: every entry under `rules:` must be a mapping")
             continue
         rule = _build_rule(raw, str(path), taxonomy, catalogs, problems)
-        if rule is not None:
-            rules.append(rule)
+        rules.append((str(raw.get("id", "?")), f"{path}:{raw.line}", rule))
     return rules
 
 
