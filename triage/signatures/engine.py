@@ -12,6 +12,8 @@ No Python loop runs over lines: loops are over rules and catalogs.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from triage.signatures.model import SEVERITIES, Rule, RulePack
@@ -65,13 +67,10 @@ def _match_rule(rule: Rule, pack: RulePack, candidates: pl.DataFrame) -> pl.Data
     hits = candidates.filter(selected)
     if hits.height == 0:
         return pl.DataFrame(schema=HIT_SCHEMA)
-    groups = _named_groups(rule.regex)
+    groups = named_groups(rule.regex)
     if groups:
         hits = hits.with_columns(message.str.extract_groups(rule.regex).alias("_fields"))
-        # JSON of the groups that took part in the match (nulls dropped).
-        fields = pl.col("_fields").struct.json_encode().str.replace_all(r'"[^"]+":null,?', "").str.replace(",}", "}")
-    else:
-        fields = pl.lit("{}")
+    fields = _fields_json(groups)
     device = normalize_device(pl.col("_fields").struct.field(rule.device)) if rule.device else pl.lit(None)
     hits = hits.with_columns(
         rule=pl.lit(rule.id),
@@ -204,5 +203,17 @@ def _empty_findings() -> pl.DataFrame:
     )
 
 
-def _named_groups(regex: str) -> bool:
-    return "(?P<" in regex or "(?<" in regex.replace("(?<=", "").replace("(?<!", "")
+def named_groups(regex: str) -> list[str]:
+    """The named groups of a regex, in order."""
+    return re.findall(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>", regex)
+
+
+def _fields_json(groups: list[str]) -> pl.Expr:
+    """A JSON object of the groups that took part in the match (groups that did not are left out)."""
+    members = []
+    for name in groups:
+        value = pl.col("_fields").struct.field(name)
+        member = pl.struct(value.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
+        members.append(pl.when(value.is_not_null()).then(member))
+    inner = pl.concat_str(members, separator=",", ignore_nulls=True) if members else pl.lit("")
+    return pl.concat_str([pl.lit("{"), inner, pl.lit("}")])

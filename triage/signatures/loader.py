@@ -19,6 +19,7 @@ import polars as pl
 import yaml
 
 from triage.errors import TriageError
+from triage.signatures.engine import named_groups
 from triage.signatures.model import Catalog, Example, Rule, RulePack, Threshold
 
 RULE_KEYS = {
@@ -271,7 +272,7 @@ def _check_regex(regex: str, where: str, problems: list[str]) -> set[str]:
 
 
 def _groups(regex: str) -> set[str]:
-    return set(re.findall(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>", regex))
+    return set(named_groups(regex))
 
 
 def _threshold(raw: Any, at: Any, problems: list[str]) -> Threshold | None:
