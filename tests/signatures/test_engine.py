@@ -80,16 +80,11 @@ def events(
             "line_no": list(range(1, len(lines) + 1)),
             "ts": [T0 + off if off is not None else None for _, off in lines],
             "uptime_s": [None] * len(lines),
+            "boot": 0,
             "source": source,
             "message": [msg for msg, _ in lines],
         },
-        schema=dict(
-            zip(
-                engine.EVENT_COLUMNS,
-                [pl.String, pl.Int32, pl.Int64, pl.Datetime("us"), pl.Float64, pl.String, pl.String],
-                strict=True,
-            )
-        ),
+        schema=engine.EVENT_SCHEMA,
     )
 
 
@@ -105,6 +100,7 @@ def run(pack: RulePack, frame: pl.DataFrame) -> pl.DataFrame:
         pytest.param("3b:00.0", "0000:3b:00.0", id="no_domain"),
         pytest.param("00000000:3b:00.0", "0000:3b:00.0", id="eight_digit_domain"),
         pytest.param("0002:01:00.1", "0002:01:00.1", id="function_kept"),
+        pytest.param("10000:01:00.0", "10000:01:00.0", id="vmd_five_digit_domain"),
         pytest.param("ib0", "ib0", id="not_pci"),
     ],
 )
@@ -141,6 +137,21 @@ def test_threshold_counts_hits_inside_one_window(pack: RulePack, minutes: list[i
     found = run(pack, events(lines))
 
     assert found.select("rule_id", "device", "count").rows() == ([("ib-flap", "ib0", len(minutes))] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("boots", "fires"),
+    [
+        pytest.param([0, 0, 0], True, id="one_boot"),
+        pytest.param([0, 1, 2], False, id="three_boots_gap_unknown"),
+    ],
+)
+def test_uptime_only_hits_share_a_window_only_within_one_boot(pack: RulePack, boots: list[int], fires: bool) -> None:
+    frame = events([("ib0: lost carrier", None)] * 3).with_columns(
+        uptime_s=pl.Series([10.0, 15.0, 30.0]), boot=pl.Series(boots, dtype=pl.Int32)
+    )
+
+    assert run(pack, frame).height == (1 if fires else 0)
 
 
 def test_threshold_windows_are_per_device(pack: RulePack) -> None:

@@ -58,7 +58,7 @@ def candidate_events(store: Store, keywords: list[str], hosts: list[str] | None 
         scanned += batch.height
         parts.append(batch.filter(pl.col("message").str.contains_any(keywords)))
     if not parts:
-        return pl.DataFrame(schema=dict(zip(engine.EVENT_COLUMNS, _EVENT_TYPES, strict=True))), scanned
+        return pl.DataFrame(schema=engine.EVENT_SCHEMA), scanned
     return pl.concat(parts, how="vertical"), scanned
 
 
@@ -88,6 +88,3 @@ def analyze(store: Store, pack: RulePack, hosts: list[str] | None = None) -> Ana
     summary.gpus_identified = assets.height
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-_EVENT_TYPES = [pl.String, pl.Int32, pl.Int64, pl.Datetime("us"), pl.Float64, pl.String, pl.String]

@@ -19,7 +19,17 @@ import polars as pl
 from triage.signatures.model import SEVERITIES, Rule, RulePack
 
 EVIDENCE_LIMIT = 20
-EVENT_COLUMNS = ["host", "file_id", "line_no", "ts", "uptime_s", "source", "message"]
+EVENT_SCHEMA = {
+    "host": pl.String,
+    "file_id": pl.Int32,
+    "line_no": pl.Int64,
+    "ts": pl.Datetime("us"),
+    "uptime_s": pl.Float64,
+    "boot": pl.Int32,
+    "source": pl.String,
+    "message": pl.String,
+}
+EVENT_COLUMNS = list(EVENT_SCHEMA)
 _PCI = r"^(?:(?:PCI:)?([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})(?:\.([0-7]))?$"
 _TAXONOMY = ["title", "component", "root_cause", "action", "severity"]
 HIT_SCHEMA = {
@@ -28,6 +38,7 @@ HIT_SCHEMA = {
     "line_no": pl.Int64,
     "ts": pl.Datetime("us"),
     "uptime_s": pl.Float64,
+    "boot": pl.Int32,
     "rule": pl.String,
     "rule_id": pl.String,
     "device": pl.String,
@@ -103,7 +114,8 @@ def _join_catalog(hits: pl.DataFrame, rule: Rule, pack: RulePack) -> pl.DataFram
 def normalize_device(value: pl.Expr) -> pl.Expr:
     """PCI-looking ids become `dddd:bb:dd.f` (lowercase, domain 0000 and function 0 by default)."""
     parts = value.str.extract_groups(_PCI)
-    domain = parts.struct.field("1").fill_null("0000").str.to_lowercase().str.slice(-4)
+    # Leading zeros dropped, then padded to four: 00000000 -> 0000, but VMD's 10000 stays 10000.
+    domain = parts.struct.field("1").fill_null("0").str.to_lowercase().str.strip_chars_start("0")
     bus = parts.struct.field("2").str.to_lowercase()
     dev = parts.struct.field("3").str.to_lowercase()
     function = parts.struct.field("4").fill_null("0")
@@ -147,8 +159,16 @@ def _time_us() -> pl.Expr:
 
 
 def _window_peak(hits: pl.DataFrame, keys: list[str], within_s: float) -> pl.DataFrame:
-    """Per group, the largest number of hits inside any window of `within_s` ending at a hit."""
-    ordered = hits.sort([*keys, "_t"], nulls_last=True).with_columns(_group=pl.struct(keys).rank("dense"))
+    """Per group, the largest number of hits inside any window of `within_s` ending at a hit.
+
+    Lines with only an uptime are compared within their own file and boot: the gap between
+    two boots is unknown, so their hits never share a window.
+    """
+    clock = pl.when(pl.col("ts").is_not_null()).then(pl.lit("wall")).otherwise(pl.format("{}:{}", "file_id", "boot"))
+    hits = hits.with_columns(_clock=clock)
+    ordered = hits.sort([*keys, "_clock", "_t"], nulls_last=True).with_columns(
+        _group=pl.struct([*keys, "_clock"]).rank("dense")
+    )
     windows = ordered.rolling(index_column="_t", period=f"{int(within_s * 1e6)}i", group_by="_group").agg(
         _n=pl.len(), **{k: pl.col(k).first() for k in keys}
     )

@@ -41,16 +41,11 @@ def run_examples(pack: RulePack, rule_ids: list[str] | None = None) -> list[Exam
             "line_no": list(range(1, len(rows) + 1)),
             "ts": None,
             "uptime_s": None,
+            "boot": 0,
             "source": [src if src != "any" else "kernel_log" for *_, src in rows],
             "message": [line for _, _, line, _, _ in rows],
         },
-        schema=dict(
-            zip(
-                engine.EVENT_COLUMNS,
-                [pl.String, pl.Int32, pl.Int64, pl.Datetime("us"), pl.Float64, pl.String, pl.String],
-                strict=True,
-            )
-        ),
+        schema=engine.EVENT_SCHEMA,
     )
     hits = engine.match(pack, events)
     by_line: dict[tuple[int, str], dict[str, object]] = {
