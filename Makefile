@@ -19,12 +19,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/triage ingest examples/fleet --db $(DEMO_DB)
+	$(BIN)/triage analyze --db $(DEMO_DB)
 	$(BIN)/triage query --db $(DEMO_DB) \
-	  "SELECT host, kind, format, count(*) AS files, sum(lines) AS lines FROM files GROUP BY ALL ORDER BY host, kind"
-	$(BIN)/triage query --db $(DEMO_DB) \
-	  "SELECT host, coalesce(strftime(ts, '%Y-%m-%d %H:%M:%S'), printf('uptime %.1f s', uptime_s)) AS time, message \
-	   FROM events WHERE regexp_matches(message, 'NVRM: Xid|AER: Uncorrected|AER: Corrected|[Ll]ost carrier') \
-	   ORDER BY host, file_id, line_no"
+	  "SELECT f.host, f.device, a.serial, f.rule_id, f.severity, f.root_cause, f.action, f.count, \
+	          strftime(f.first_ts, '%Y-%m-%d %H:%M') AS first_utc \
+	   FROM findings f LEFT JOIN assets a ON a.host = f.host AND a.device = f.device \
+	   WHERE f.severity IN ('critical', 'error', 'warning') \
+	   ORDER BY f.host, list_position(['critical', 'error', 'warning'], f.severity), f.rule_id"
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples

@@ -60,22 +60,42 @@ def prefilter(pack: RulePack, events: pl.DataFrame, extra_keywords: list[str] | 
 
 def match(pack: RulePack, events: pl.DataFrame) -> pl.DataFrame:
     """Every (line, rule) hit among `events` (columns of `EVENT_COLUMNS`), as `HIT_SCHEMA` rows."""
-    candidates = prefilter(pack, events)
-    parts = [_match_rule(rule, pack, candidates) for rule in pack.rules]
-    parts = [p for p in parts if p.height]
+    candidates = prefilter(pack, events).with_row_index("_row")
+    parts = []
+    for rule_id, rows in _rows_per_rule(pack, candidates).items():
+        hits = _match_rule(pack.rule(rule_id), pack, candidates[rows])
+        if hits.height:
+            parts.append(hits)
     if not parts:
         return pl.DataFrame(schema=HIT_SCHEMA)
     return pl.concat(parts, how="vertical").sort("host", "file_id", "line_no", "rule_id")
 
 
-def _match_rule(rule: Rule, pack: RulePack, candidates: pl.DataFrame) -> pl.DataFrame:
+def _rows_per_rule(pack: RulePack, candidates: pl.DataFrame) -> dict[str, pl.Series]:
+    """For each rule, the candidate rows holding one of its keywords (one Aho-Corasick pass in all)."""
+    if candidates.height == 0:
+        return {}
+    owners = pl.DataFrame(
+        [(keyword, rule.id) for rule in pack.rules for keyword in rule.keywords],
+        schema={"keyword": pl.String, "rule": pl.String},
+        orient="row",
+    )
+    found = candidates.select(
+        "_row", keyword=pl.col("message").str.extract_many(pack.keywords, overlapping=True)
+    ).explode("keyword")
+    pairs = found.join(owners, on="keyword").unique(["rule", "_row"]).sort("_row")
+    return {rule: part["_row"] for (rule,), part in pairs.partition_by("rule", as_dict=True).items()}
+
+
+def _match_rule(rule: Rule, pack: RulePack, lines: pl.DataFrame) -> pl.DataFrame:
+    """Hits of one rule among `lines`, which already hold one of its keywords."""
     message = pl.col("message")
-    selected = message.str.contains_any(list(rule.keywords)) & message.str.contains(rule.regex)
+    selected = message.str.contains(rule.regex)
     if rule.source != "any":
         selected = selected & (pl.col("source") == rule.source)
     if rule.exclude:
         selected = selected & ~message.str.contains(rule.exclude)
-    hits = candidates.filter(selected)
+    hits = lines.filter(selected)
     if hits.height == 0:
         return pl.DataFrame(schema=HIT_SCHEMA)
     groups = named_groups(rule.regex)
