@@ -16,6 +16,7 @@ import re
 
 import polars as pl
 
+from triage.schema import TABLES
 from triage.signatures.model import SEVERITIES, Rule, RulePack
 
 EVIDENCE_LIMIT = 20
@@ -30,24 +31,16 @@ EVENT_SCHEMA = {
     "message": pl.String,
 }
 EVENT_COLUMNS = list(EVENT_SCHEMA)
-_PCI = r"^(?:(?:PCI:)?([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})(?:\.([0-7]))?$"
 _TAXONOMY = ["title", "component", "root_cause", "action", "severity"]
+_PCI = r"^(?:(?:PCI:)?([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})(?:\.([0-7]))?$"
+# A hit: the event's place and time, the rule (and catalog code) that matched, and what it says.
 HIT_SCHEMA = {
-    "host": pl.String,
-    "file_id": pl.Int32,
-    "line_no": pl.Int64,
-    "ts": pl.Datetime("us"),
-    "uptime_s": pl.Float64,
-    "boot": pl.Int32,
+    **{name: dtype for name, dtype in EVENT_SCHEMA.items() if name not in ("source", "message")},
     "rule": pl.String,
     "rule_id": pl.String,
     "device": pl.String,
     "fields": pl.String,
-    "title": pl.String,
-    "component": pl.String,
-    "root_cause": pl.String,
-    "action": pl.String,
-    "severity": pl.String,
+    **{name: pl.String for name in _TAXONOMY},
     "message": pl.String,
 }
 
@@ -217,30 +210,11 @@ def _aggregate(hits: pl.DataFrame, by_host: bool) -> pl.DataFrame:
 
 
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-_FINDING_COLUMNS = [
-    "host", "device", "rule_id", "root_cause", "component", "action", "severity",
-    "count", "first_ts", "last_ts", "fields", "evidence",
-]  # fmt: skip
+_FINDING_COLUMNS = [name for name in TABLES["findings"].names if name != "finding_id"]
 
 
 def _empty_findings() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "finding_id": pl.Int64,
-            "host": pl.String,
-            "device": pl.String,
-            "rule_id": pl.String,
-            "root_cause": pl.String,
-            "component": pl.String,
-            "action": pl.String,
-            "severity": pl.String,
-            "count": pl.Int64,
-            "first_ts": pl.Datetime("us"),
-            "last_ts": pl.Datetime("us"),
-            "fields": pl.String,
-            "evidence": pl.List(pl.Struct({"file_id": pl.Int32, "line_no": pl.Int64})),
-        }
-    )
+    return pl.from_arrow(TABLES["findings"].empty_table())  # type: ignore[return-value]
 
 
 def named_groups(regex: str) -> list[str]:
