@@ -72,3 +72,17 @@ def test_analyze_prints_a_summary(tmp_path: Path) -> None:
     assert analyzed.returncode == 0
     assert analyzed.stdout.startswith("analyzed 1 events (1 candidates) with ")
     assert "1 finding(s) (1 critical)" in analyzed.stdout
+
+
+def test_analyze_without_a_store_and_testing_an_unknown_rule_are_one_line_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "none.duckdb"
+
+    analyzed = triage("analyze", "--db", str(missing))
+    tested = triage("rules", "test", "--rule", "no-such-rule")
+
+    assert (analyzed.returncode, analyzed.stderr.strip()) == (
+        1,
+        f"error: {missing}: no triage database here (run `triage ingest` first)",
+    )
+    assert not missing.exists()
+    assert (tested.returncode, tested.stderr.strip()) == (1, "error: no rule 'no-such-rule' (see `triage rules list`)")

@@ -181,6 +181,27 @@ def test_catalog_values_are_checked_against_the_taxonomy(tmp_path: Path) -> None
     assert problems == [f"{tmp_path}/rules/catalogs/codes.csv:3: root_cause 'bad' is not in the taxonomy"]
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"\x00\x01binary", "invalid YAML: unacceptable character #x0000", id="binary"),
+        pytest.param(b"rules: [caf\xe9]", "not UTF-8 text", id="latin1"),
+        pytest.param(b"rules: [1, 2]", "every entry under `rules:` must be a mapping", id="not_mappings"),
+        pytest.param(b"- id: x", "a rule file holds one key, `rules:`", id="top_level_list"),
+    ],
+)
+def test_unreadable_rule_files_are_problems_not_crashes(tmp_path: Path, content: bytes, expected: str) -> None:
+    folder = _folder(tmp_path, GOOD)
+    (folder / "zz.yaml").write_bytes(content)
+
+    with pytest.raises(RuleError) as caught:
+        load_rules(folder)
+
+    assert any(p.startswith(f"{folder}/zz.yaml") and expected in p for p in caught.value.problems), (
+        caught.value.problems
+    )
+
+
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TriageError, match="no rules folder"):
         load_rules(tmp_path / "nowhere")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -28,10 +29,13 @@ def command(db: str, rules_dir: str | None, hosts: tuple[str, ...], as_json: boo
       triage analyze --host node017 --json
       triage query "SELECT host, device, rule_id, severity, count FROM findings ORDER BY severity"
     """
+    from triage.errors import TriageError
     from triage.signatures.analyze import analyze
     from triage.signatures.loader import load_rules
     from triage.store import Store
 
+    if db != ":memory:" and not Path(db).exists():
+        raise TriageError(f"{db}: no triage database here (run `triage ingest` first)")
     pack = load_rules(rules_dir)
     with Store.open(db) as store:
         summary = analyze(store, pack, list(hosts) or None)

@@ -89,10 +89,15 @@ def show(rule_id: str, rules_dir: str | None) -> None:
 @rules_option
 def test(rule_ids: tuple[str, ...], failures: bool, rules_dir: str | None) -> None:
     """Run every rule's examples through the engine; exit 1 if any fails."""
+    from triage.errors import TriageError
     from triage.signatures.loader import load_rules
     from triage.signatures.testing import run_examples
 
-    results = run_examples(load_rules(rules_dir), list(rule_ids) or None)
+    pack = load_rules(rules_dir)
+    unknown = sorted(set(rule_ids) - {rule.id for rule in pack.rules})
+    if unknown:
+        raise TriageError(f"no rule {', '.join(map(repr, unknown))} (see `triage rules list`)")
+    results = run_examples(pack, list(rule_ids) or None)
     shown = [r for r in results if not (failures and r.ok)]
     print_table(
         ["ok", "rule", "kind", "line", "result"],

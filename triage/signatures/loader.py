@@ -109,7 +109,14 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
-    loader = _StrictLoader(path.read_text(encoding="utf-8"))
+    try:
+        loader = _StrictLoader(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not UTF-8 text")
+        return None
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        problems.append(f"{path}: invalid YAML: {str(exc).splitlines()[0]}")
+        return None
     loader.problems = problems
     loader.path = str(path)
     try:
