@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from triage.errors import TriageError
+from triage.errors import TriageError, reason
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
@@ -224,7 +224,7 @@ class Discovery:
             raise
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, lzma.LZMAError, ValueError) as exc:
             shutil.rmtree(target, ignore_errors=True)
-            raise _UnpackError(f"damaged archive: {_os_reason(exc)}") from exc
+            raise _UnpackError(f"damaged archive: {reason(exc)}") from exc
         return target
 
     def _unpack_tar(self, archive: Path, target: Path) -> None:
@@ -286,7 +286,7 @@ class _UnpackError(Exception):
 
 
 def _unpack_reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, _UnpackError) else _os_reason(exc)
+    return str(exc) if isinstance(exc, _UnpackError) else reason(exc)
 
 
 def strip_suffixes(name: str) -> str:
@@ -350,12 +350,6 @@ def _mtime(path: Path) -> datetime:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _os_reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
 
 
 def read_head(file: InputFile, size: int = 1 << 16) -> bytes:

@@ -7,6 +7,16 @@ class TriageError(Exception):
     """A problem with the user's input or environment, explained in one line."""
 
 
+def reason(exc: BaseException) -> str:
+    """One short line saying why an operation on a file failed."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, EOFError):
+        return "truncated compressed file (unexpected end of data)"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class InputError(TriageError):
     """A file that cannot be read or parsed, optionally at a given line."""
 

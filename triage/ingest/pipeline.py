@@ -21,7 +21,7 @@ import polars as pl
 
 from triage import sources
 from triage.discover import Discovery, InputFile, Limits, read_head
-from triage.errors import InputError, TriageError
+from triage.errors import InputError, reason
 from triage.ingest.clock import apply_fixups, resolve_boot_times
 from triage.ingest.prefetch import prefetch
 from triage.sources import lines
@@ -152,7 +152,7 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     try:
         head = read_head(file, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
-        return _record_error(store, file, host, None, _reason(exc))
+        return _record_error(store, file, host, None, reason(exc))
     if not head:
         return _record_error(store, file, host, None, "empty file")
     binary = _binary_reason(head)
@@ -168,7 +168,7 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
         try:
             digest, size = _digest(file)
         except (OSError, EOFError, ValueError) as exc:
-            return _record_error(store, file, host, sniffed.kind, _reason(exc))
+            return _record_error(store, file, host, sniffed.kind, reason(exc))
         if _ok_copy_exists(store, host, digest):
             return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
 
@@ -197,9 +197,9 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
         store.discard_file(file_id)  # rows of chunks committed before the failure
         if not isinstance(exc, OSError | EOFError | ValueError | InputError):
             raise
-        reason = exc.reason if isinstance(exc, InputError) else _reason(exc)
+        why = exc.reason if isinstance(exc, InputError) else reason(exc)
         where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
-        return _record_error(store, file, host, sniffed.kind, where + reason)
+        return _record_error(store, file, host, sniffed.kind, where + why)
     _discard_failed_attempts(store, host, file.path, digest, keep=file_id)
     return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes)
 
@@ -291,12 +291,12 @@ def _files_row(
     )
 
 
-def _record_error(store: Store, file: InputFile, host: str, kind: str | None, reason: str) -> FileResult:
+def _record_error(store: Store, file: InputFile, host: str, kind: str | None, why: str) -> FileResult:
     _discard_failed_attempts(store, host, file.path, None)
     with store.transaction():
         file_id = store.next_id("files", "file_id")
-        store.append("files", _files_row(file_id, file, host, sources.Sniffed(kind) if kind else None, "error", reason))
-    return FileResult(file.path, host, "error", kind, error=reason)
+        store.append("files", _files_row(file_id, file, host, sources.Sniffed(kind) if kind else None, "error", why))
+    return FileResult(file.path, host, "error", kind, error=why)
 
 
 def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | None, keep: int | None = None) -> None:
@@ -311,13 +311,12 @@ def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | N
 
 
 def _digest(file: InputFile) -> tuple[str, int]:
-    sha = hashlib.sha256()
     size = 0
     with file.open() as fh:
-        while block := fh.read(1 << 22):
-            sha.update(block)
+        stream = _HashingReader(fh)
+        while block := stream.read(1 << 22):
             size += len(block)
-    return sha.hexdigest(), size
+    return stream.hexdigest(), size
 
 
 _TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f\v\x1b\x08" + bytes(range(128, 256))
@@ -340,13 +339,4 @@ def _binary_reason(head: bytes) -> str | None:
     return None
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    if isinstance(exc, EOFError):
-        return "truncated compressed file (unexpected end of data)"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-__all__ = ["FileResult", "IngestOptions", "IngestSummary", "TriageError", "ingest"]
+__all__ = ["FileResult", "IngestOptions", "IngestSummary", "ingest"]
