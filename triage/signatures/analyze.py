@@ -31,11 +31,6 @@ class AnalyzeSummary:
     gpus_identified: int = 0
     seconds: float = 0.0
 
-    @property
-    def lines_per_s(self) -> float:
-        """Events scanned per second."""
-        return self.events / self.seconds if self.seconds > 0 else 0.0
-
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view, stable for scripts."""
         return {
