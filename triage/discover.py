@@ -19,6 +19,7 @@ import bz2
 import gzip
 import lzma
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -158,7 +159,7 @@ class Discovery:
 
     # -- roots ---------------------------------------------------------------------
     def _walk_root(self, root: Path, shown: str) -> Iterator[InputFile]:
-        for disk, rel in _walk(root):
+        for disk, rel in self._walk(root):
             display = _join(shown, rel)
             parts = PurePosixPath(rel).parts
             if len(parts) > 1:
@@ -175,7 +176,7 @@ class Discovery:
             if kind not in ("tar", "zip"):
                 yield from self._entry(disk, shown, self.host, depth=0)
                 return
-            members = _walk(self._unpack(disk, kind, depth=0))
+            members = self._walk(self._unpack(disk, kind, depth=0))
         except (_UnpackError, OSError) as exc:
             yield self._error_file(disk, shown, archive_host, _unpack_reason(exc))
             return
@@ -198,7 +199,7 @@ class Discovery:
                 return
             if depth >= self.limits.max_depth:
                 raise _UnpackError(f"archive nested deeper than {self.limits.max_depth}")
-            members = _walk(self._unpack(disk, kind, depth))
+            members = self._walk(self._unpack(disk, kind, depth))
         except (_UnpackError, OSError) as exc:
             yield self._error_file(disk, shown, host, _unpack_reason(exc))
             return
@@ -207,6 +208,36 @@ class Discovery:
 
     def _error_file(self, disk: Path, shown: str, host: str | None, reason: str) -> InputFile:
         return InputFile(shown, str(disk), host, strip_suffixes(disk.name), _mtime(disk), error=reason)
+
+    # -- sysfs trees ------------------------------------------------------------------
+    def _walk(self, root: Path) -> list[tuple[Path, str]]:
+        """The files below `root`; a copy of `/sys/class/infiniband` counts as one file, its flat dump."""
+        found = _walk(root)
+        trees = sorted({m.group(1) for _, rel in found if (m := _IB_SYSFS.match(rel))})
+        if not trees:
+            return found
+        kept = [(disk, rel) for disk, rel in found if not any(_under(rel, tree) for tree in trees)]
+        for tree in trees:
+            members = [(disk, rel) for disk, rel in found if _under(rel, tree)]
+            name = PurePosixPath(tree).name or root.resolve().name or "infiniband"
+            kept.append((self._flat_dump(members, tree, name), tree.rstrip("/")))
+        return sorted(kept, key=lambda item: item[1])
+
+    def _flat_dump(self, members: list[tuple[Path, str]], tree: str, name: str) -> Path:
+        """Write the small one-value files of a sysfs tree as `./<path>:<value>` lines (what `grep -r .` prints)."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="triage-")
+        dump = Path(tempfile.mkdtemp(dir=self._tmp.name, prefix="sysfs-")) / name
+        with open(dump, "w", encoding="utf-8") as out:
+            for disk, rel in members:
+                if disk.stat().st_size > _SYSFS_VALUE_BYTES:
+                    continue
+                text = disk.read_bytes().decode("utf-8", errors="replace").strip()
+                if text and "\n" not in text:
+                    out.write(f"./{rel[len(tree) :]}:{text}\n")
+        newest = max(disk.stat().st_mtime for disk, _ in members)
+        os.utime(dump, (newest, newest))
+        return dump
 
     # -- unpacking -------------------------------------------------------------------
     def _unpack(self, archive: Path, kind: str, depth: int) -> Path:
@@ -300,6 +331,16 @@ def strip_suffixes(name: str) -> str:
     return stem if dot and stem and not ext.isdigit() else name
 
 
+# A file in a copy of /sys/class/infiniband: group 1 is the tree's folder (with its `/`).
+_IB_SYSFS = re.compile(r"^((?:.*/)?)[^/]+/ports/[0-9]+/(?:hw_)?counters/[^/]+$")
+_SYSFS_VALUE_BYTES = 4096
+
+
+def _under(rel: str, tree: str) -> bool:
+    """Whether `rel` lies in the sysfs tree folder `tree` ("" for the root) as a device file."""
+    return rel.startswith(tree) and "/" in rel[len(tree) :]
+
+
 def _walk(root: Path) -> list[tuple[Path, str]]:
     """Regular files below `root` sorted by relative path, with their `/`-separated relative paths."""
     found = []
@@ -336,6 +377,8 @@ def _compressed_tar(path: Path, compression: str) -> bool:
 
 
 def _join(root: str, rel: str) -> str:
+    if not rel:
+        return root
     return rel if root in (".", "") else f"{root.rstrip('/')}/{rel}"
 
 

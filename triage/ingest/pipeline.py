@@ -23,6 +23,7 @@ from triage import sources
 from triage.discover import Discovery, InputFile, Limits, read_head
 from triage.errors import InputError, reason
 from triage.ingest.clock import apply_fixups, resolve_boot_times
+from triage.ingest.devices import resolve_gpu_indexes
 from triage.ingest.prefetch import prefetch
 from triage.sources import lines
 from triage.sources.lines import LineStats, iter_line_batches
@@ -141,6 +142,7 @@ def ingest(
                 progress(file, None)
     if summary.hosts:
         resolve_boot_times(store, summary.hosts)
+        resolve_gpu_indexes(store, summary.hosts)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -159,7 +161,7 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     if binary:
         return _record_error(store, file, host, None, binary)
     sample = head.decode("utf-8", errors="replace").splitlines()[:SNIFF_LINES]
-    sniffed = sources.sniff(sample, file.name_host)
+    sniffed = sources.sniff(sample, file.path)
     host = file.host or sniffed.host or file.name_host
 
     # A path ingested before is likely unchanged: hash it first and skip it without parsing.
@@ -178,13 +180,15 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     file_id = store.next_id("files", "file_id")
     try:
         store.append("files", _files_row(file_id, file, host, sniffed, "loading"))
-        truncated, digest = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        truncated, malformed, digest = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
         if _ok_copy_exists(store, host, digest, other_than=file_id):
             store.rollback()
             store.discard_file(file_id)  # rows of chunks committed before the copy was recognised
             return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
         notes = "; ".join(stats.notes()) or None
         status, error = "ok", None
+        if malformed:
+            status, error = "error", malformed
         if truncated:
             status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
         store.execute(
@@ -226,26 +230,24 @@ def _load(
     ctx: sources.ParseContext,
     stats: LineStats,
     progress: Progress | None,
-) -> tuple[bool, str]:
+) -> tuple[bool, str | None, str]:
     """Parse `file` into the store inside the caller's transaction.
 
-    Returns whether a compressed file was cut off, and the sha256 of what was read.
+    Returns whether a compressed file was cut off, the fault of a malformed file (its
+    rows up to the fault are kept), and the sha256 of what was read.
     Every `COMMIT_BYTES` of input the transaction is committed and a new one begun, so
     memory stays bounded for huge files; the `files` row says `loading` until the caller's
     last commit, and a failure (or the next open after a crash) removes what was committed.
     """
     parser = sources.parser_for(sniffed, ctx)
+    rows = _RowWriter(store, file_id, host)
     committed_at = 0
     with file.open() as raw:
         stream = _HashingReader(raw)
         batches = iter_line_batches(stream, stats, lines.BATCH_BYTES)
         parsed = ((parser.parse(batch), stats.bytes) for batch in batches)
         for tables, read in prefetch(parsed):
-            for table, frame in tables.items():
-                if frame.height:
-                    store.append(
-                        table, frame.with_columns(pl.lit(host).alias("host"), pl.lit(file_id).alias("file_id"))
-                    )
+            rows.write(tables)
             if read - committed_at >= COMMIT_BYTES:
                 store.commit()
                 store.begin()
@@ -253,8 +255,42 @@ def _load(
             if progress is not None:
                 progress(file, read)
         truncated = raw.truncated
-    apply_fixups(store, file_id, parser.finish())
-    return truncated, stream.hexdigest()
+    fixups = parser.finish()
+    rows.write(fixups.tables)
+    apply_fixups(store, file_id, fixups)
+    return truncated, fixups.error, stream.hexdigest()
+
+
+class _RowWriter:
+    """Appends a parser's rows with their host and file, and run ids made unique in the store."""
+
+    def __init__(self, store: Store, file_id: int, host: str) -> None:
+        self._store = store
+        self._file_id = file_id
+        self._host = host
+        self._run_base: int | None = None
+
+    def write(self, tables: dict[str, pl.DataFrame]) -> None:
+        """Append each non-empty frame to its table."""
+        for table, frame in tables.items():
+            if not frame.height:
+                continue
+            host = pl.lit(self._host)
+            if "host" in frame.columns:
+                host = pl.coalesce(pl.col("host"), host)
+            frame = frame.with_columns(host.alias("host"), pl.lit(self._file_id).alias("file_id"))
+            if "run_id" in frame.columns and table in ("test_runs", "measurements"):
+                frame = frame.with_columns(pl.col("run_id") + self._run_ids(frame))
+            self._store.append(table, frame)
+
+    def _run_ids(self, frame: pl.DataFrame) -> int:
+        """The offset from the file's run ids (1, 2, ...) to ids unique in the store."""
+        if self._run_base is None:
+            self._run_base = self._store.next_id("test_runs", "run_id") - 1
+        highest = frame["run_id"].max()
+        if highest is not None:
+            self._store.reserve_ids("test_runs", "run_id", self._run_base + int(highest))  # type: ignore[arg-type]
+        return self._run_base
 
 
 class _HashingReader:

@@ -1,6 +1,8 @@
 """Input formats: one module per source family, each sniffed from content.
 
 `SOURCES` is tried in order; the first whose `sniff` recognises a file parses it.
+Structured formats (test outputs, inventories, counters) announce themselves with
+unmistakable markers and come before the kernel logs, whose sniffing is lenient;
 `text` comes last and takes anything else, so every line of every text file lands.
 """
 
@@ -8,10 +10,40 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from triage.sources import bug_report, kernel_log, text
+from triage.sources import (
+    bug_report,
+    dcgm,
+    fabric_manager,
+    hpl,
+    ib_counters,
+    ib_status,
+    kernel_log,
+    nccl_tests,
+    nhc,
+    nvbandwidth,
+    nvidia_smi,
+    nvlink,
+    prometheus,
+    text,
+)
 from triage.sources.base import Fixups, ParseContext, Parser, Sniffed
 
-SOURCES: list[ModuleType] = [bug_report, kernel_log, text]
+SOURCES: list[ModuleType] = [
+    bug_report,
+    nccl_tests,
+    dcgm,
+    hpl,
+    nvbandwidth,
+    nvidia_smi,
+    nvlink,
+    ib_counters,
+    ib_status,
+    nhc,
+    prometheus,
+    fabric_manager,
+    kernel_log,
+    text,
+]
 
 _BY_KIND = {module.KIND: module for module in SOURCES}
 

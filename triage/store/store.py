@@ -173,12 +173,21 @@ class Store:
 
     def next_id(self, table: str, column: str) -> int:
         """A fresh id for `table.column`, unique for the life of this store object."""
+        key = self._id_key(table, column)
+        self._ids[key] += 1
+        return self._ids[key]
+
+    def reserve_ids(self, table: str, column: str, upto: int) -> None:
+        """Make sure `next_id` hands out only ids above `upto` (ids a caller numbered itself)."""
+        key = self._id_key(table, column)
+        self._ids[key] = max(self._ids[key], upto)
+
+    def _id_key(self, table: str, column: str) -> tuple[str, str]:
         key = (table, column)
         if key not in self._ids:
             (current,) = self._con.sql(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchall()[0]
             self._ids[key] = int(current)
-        self._ids[key] += 1
-        return self._ids[key]
+        return key
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         """Run a statement that returns nothing (DML/DDL). Library use only."""

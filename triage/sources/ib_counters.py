@@ -1,0 +1,17 @@
+"""Stub: the ib_counters source is being written."""
+
+from __future__ import annotations
+
+from triage.sources.base import ParseContext, Parser, Sniffed
+
+KIND = "ib_counters"
+
+
+def sniff(sample: list[str], name: str) -> Sniffed | None:
+    """Not recognised yet."""
+    return None
+
+
+def parser(sniffed: Sniffed, ctx: ParseContext) -> Parser:
+    """Not written yet."""
+    raise NotImplementedError(KIND)
