@@ -380,3 +380,61 @@ def test_damaged_archive_inside_a_folder_keeps_its_neighbours(inputs: Path) -> N
 )
 def test_strip_suffixes(name: str, expected: str) -> None:
     assert strip_suffixes(name) == expected
+
+
+# -- sysfs trees ------------------------------------------------------------------------------
+
+SYSFS = {
+    "mlx5_0/fw_ver": b"28.41.1000\n",
+    "mlx5_0/ports/1/state": b"4: ACTIVE\n",
+    "mlx5_0/ports/1/counters/link_downed": b"255\n",
+    "mlx5_0/ports/1/hw_counters/out_of_buffer": b"0\n",
+    "mlx5_0/ports/1/gid_attrs/types/0": b"IB/RoCE v1\nsecond line\n",
+    "mlx5_1/ports/1/counters/symbol_error": b"3\n",
+}
+
+
+def write_tree(root: Path, members: dict[str, bytes]) -> None:
+    for name, data in members.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def flat(file: InputFile) -> str:
+    with file.open() as fh:
+        return fh.read().decode()
+
+
+FLAT = (
+    "./mlx5_0/fw_ver:28.41.1000\n"
+    "./mlx5_0/ports/1/counters/link_downed:255\n"
+    "./mlx5_0/ports/1/hw_counters/out_of_buffer:0\n"
+    "./mlx5_0/ports/1/state:4: ACTIVE\n"
+    "./mlx5_1/ports/1/counters/symbol_error:3\n"
+)
+
+
+def test_sysfs_tree_under_a_host_folder_is_one_flat_dump(inputs: Path) -> None:
+    write_tree(inputs / "node3" / "sys" / "class" / "infiniband", SYSFS)
+    (inputs / "node3" / "dmesg.log").write_bytes(DMESG)
+    with Discovery([str(inputs)]) as discovery:
+        files = list(discovery.files())
+        assert rel(files, inputs) == [("node3/dmesg.log", "node3"), ("node3/sys/class/infiniband", "node3")]
+        assert flat(files[1]) == FLAT  # one-value files only: the multi-line gid file is left out
+
+
+def test_sysfs_tree_given_as_the_root(inputs: Path) -> None:
+    write_tree(inputs, SYSFS)
+    with Discovery([str(inputs)]) as discovery:
+        (file,) = discovery.files()
+        assert (file.path, file.host, file.name_host) == (str(inputs), None, "in")
+        assert flat(file) == FLAT
+
+
+def test_sysfs_tree_inside_an_archive(inputs: Path) -> None:
+    archive = make_tar(inputs / "node9.tar.gz", {f"infiniband/{k}": v for k, v in SYSFS.items()})
+    with Discovery([str(archive)]) as discovery:
+        (file,) = discovery.files()
+        assert (file.path, file.host) == (f"{archive}!infiniband", "node9")
+        assert flat(file) == FLAT
