@@ -34,7 +34,7 @@ DMESG = f"""[    0.000000] Linux version 6.8.0-45-generic (buildd@lcy02-amd64-07
 SMI = """GPU 00000000:3B:00.0
     Product Name                          : NVIDIA H100 80GB HBM3
 """
-SUMMARY_KEYS = {"files", "ingested", "unchanged", "errors", "hosts", "lines", "bytes", "seconds", "mb_per_s"}
+SUMMARY_KEYS = {"files", "ingested", "unchanged", "errors", "hosts", "lines", "rows", "bytes", "seconds", "mb_per_s"}
 
 
 @dataclass

@@ -82,8 +82,9 @@ def _summary_line(s: IngestSummary, db: str) -> str:
     if s.errors:
         extra.append(f"{len(s.errors)} with errors")
     counts = f" ({', '.join(extra)})" if extra else ""
+    rows = "".join(f"{n:,} {table.replace('_', ' ')}, " for table, n in s.rows.items() if n)
     return (
-        f"ingested {s.ingested} file(s){counts} from {len(s.hosts)} host(s): {s.lines:,} lines, "
+        f"ingested {s.ingested} file(s){counts} from {len(s.hosts)} host(s): {s.lines:,} lines, {rows}"
         f"{s.bytes / 1e6:,.1f} MB in {s.seconds:.2f} s ({s.mb_per_s:,.1f} MB/s) into {db}"
     )
 

@@ -47,6 +47,7 @@ class FileResult:
     bytes: int = 0
     error: str | None = None
     note: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # rows added per table besides events
 
 
 @dataclass
@@ -77,6 +78,16 @@ class IngestSummary:
         return sum(f.lines for f in self.files if f.status != "unchanged")
 
     @property
+    def rows(self) -> dict[str, int]:
+        """Rows added to the tables other than events (measurements, test_runs, assets)."""
+        totals: dict[str, int] = {}
+        for f in self.files:
+            if f.status != "unchanged":
+                for table, n in f.rows.items():
+                    totals[table] = totals.get(table, 0) + n
+        return dict(sorted(totals.items()))
+
+    @property
     def bytes(self) -> int:
         """Bytes read into the store (decompressed), including files with errors that kept lines."""
         return sum(f.bytes for f in self.files if f.status != "unchanged")
@@ -100,6 +111,7 @@ class IngestSummary:
             "errors": [{"path": f.path, "error": f.error} for f in self.errors],
             "hosts": self.hosts,
             "lines": self.lines,
+            "rows": self.rows,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "mb_per_s": round(self.mb_per_s, 1),
@@ -180,16 +192,17 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
     file_id = store.next_id("files", "file_id")
     try:
         store.append("files", _files_row(file_id, file, host, sniffed, "loading"))
-        truncated, malformed, digest = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        loaded = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
+        digest = loaded.digest
         if _ok_copy_exists(store, host, digest, other_than=file_id):
             store.rollback()
             store.discard_file(file_id)  # rows of chunks committed before the copy was recognised
             return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
         notes = "; ".join(stats.notes()) or None
         status, error = "ok", None
-        if malformed:
-            status, error = "error", malformed
-        if truncated:
+        if loaded.malformed:
+            status, error = "error", loaded.malformed
+        if loaded.truncated:
             status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
         store.execute(
             "UPDATE files SET status = ?, error = ?, note = ?, sha256 = ?, bytes = ?, lines = ? WHERE file_id = ?",
@@ -205,7 +218,7 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
         where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
         return _record_error(store, file, host, sniffed.kind, where + why)
     _discard_failed_attempts(store, host, file.path, digest, keep=file_id)
-    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes)
+    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes, loaded.rows)
 
 
 def _seen_before(store: Store, host: str, path: str) -> bool:
@@ -230,11 +243,11 @@ def _load(
     ctx: sources.ParseContext,
     stats: LineStats,
     progress: Progress | None,
-) -> tuple[bool, str | None, str]:
+) -> _Loaded:
     """Parse `file` into the store inside the caller's transaction.
 
     Returns whether a compressed file was cut off, the fault of a malformed file (its
-    rows up to the fault are kept), and the sha256 of what was read.
+    rows up to the fault are kept), the sha256 of what was read and the rows added.
     Every `COMMIT_BYTES` of input the transaction is committed and a new one begun, so
     memory stays bounded for huge files; the `files` row says `loading` until the caller's
     last commit, and a failure (or the next open after a crash) removes what was committed.
@@ -258,7 +271,15 @@ def _load(
     fixups = parser.finish()
     rows.write(fixups.tables)
     apply_fixups(store, file_id, fixups)
-    return truncated, fixups.error, stream.hexdigest()
+    return _Loaded(truncated, fixups.error, stream.hexdigest(), rows.counts)
+
+
+@dataclass
+class _Loaded:
+    truncated: bool
+    malformed: str | None
+    digest: str
+    rows: dict[str, int]
 
 
 class _RowWriter:
@@ -269,6 +290,7 @@ class _RowWriter:
         self._file_id = file_id
         self._host = host
         self._run_base: int | None = None
+        self.counts: dict[str, int] = {}
 
     def write(self, tables: dict[str, pl.DataFrame]) -> None:
         """Append each non-empty frame to its table."""
@@ -282,6 +304,8 @@ class _RowWriter:
             if "run_id" in frame.columns and table in ("test_runs", "measurements"):
                 frame = frame.with_columns(pl.col("run_id") + self._run_ids(frame))
             self._store.append(table, frame)
+            if table != "events":
+                self.counts[table] = self.counts.get(table, 0) + frame.height
 
     def _run_ids(self, frame: pl.DataFrame) -> int:
         """The offset from the file's run ids (1, 2, ...) to ids unique in the store."""
