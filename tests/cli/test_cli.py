@@ -99,7 +99,7 @@ def test_ingest_prints_one_summary_line_and_exits_0(run, fleet: Path, db_path: P
     assert result.code == 0
     assert result.err == ""
     [line] = result.out.splitlines()
-    assert line.startswith("ingested 2 file(s) from 2 host(s): 5 lines, 0.0 MB in ")
+    assert line.startswith("ingested 2 file(s) from 2 host(s): 5 lines, 1 assets, 0.0 MB in ")
     assert line.endswith(f" into {db_path}")
     assert db_path.is_file()
 
@@ -314,8 +314,8 @@ def test_export_parquet(run, filled_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "parquet"
     result = run("export", "--parquet", str(out), "--db", str(filled_db))
     assert result.code == 0
-    assert result.out == f"exported to {out}: files 2, events 5\n"
-    assert sorted(p.name for p in out.iterdir()) == ["events", "files"]
+    assert result.out == f"exported to {out}: files 2, events 5, assets 1\n"
+    assert sorted(p.name for p in out.iterdir()) == ["assets", "events", "files"]
     assert sorted(p.name for p in (out / "events").iterdir()) == ["host=node017", "host=node018"]
     events = pl.read_parquet(out / "events" / "**" / "*.parquet", hive_partitioning=True)
     assert dict(events.group_by("host").len().sort("host").iter_rows()) == {"node017": 3, "node018": 2}

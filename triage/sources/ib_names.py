@@ -60,6 +60,15 @@ TOOL_NAMES: dict[str, str] = {
     "PortUnicastRcvPkts": "unicast_rcv_packets",
     "PortMulticastXmitPkts": "multicast_xmit_packets",
     "PortMulticastRcvPkts": "multicast_rcv_packets",
+    # ibdiagnet's spellings
+    "symbol_error_counter": "symbol_error",
+    "link_error_recovery_counter": "link_error_recovery",
+    "link_down_counter": "link_downed",
+    "link_downed_counter": "link_downed",
+    "port_xmit_discard": "port_xmit_discards",
+    "vl15_dropped": "VL15_dropped",
+    "port_xmit_pkts": "port_xmit_packets",
+    "port_rcv_pkts": "port_rcv_packets",
 }
 
 # Port state (PortInfo.PortState) and physical state (PortInfo.PortPhysicalState) codes.
@@ -74,11 +83,16 @@ PHYS_STATES: dict[str, int] = {
     "phytest": 7,
 }
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Word starts in CamelCase: after a lower-case letter or digit, and before the last capital of an acronym.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def counter_name(name: str) -> str:
-    """The common (sysfs) name of a counter as any tool spells it; unknown names in snake case."""
+    """The common (sysfs) name of a counter as any tool spells it; unknown names in snake case.
+
+    `SymbolErrorCounter` and ibdiagnet's `symbol_error_counter` are `symbol_error`;
+    `PortDLIDMappingErrors` becomes `port_dlid_mapping_errors`.
+    """
     if name in COUNTER_BITS:
         return name
     if name in TOOL_NAMES:

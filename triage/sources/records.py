@@ -162,7 +162,9 @@ class Records:
         if detail is not None:
             row["detail"] = detail
 
-    def asset(self, kind: str, device: str, line_no: int | None, host: str | None = None, **identity: Any) -> None:
+    def asset(
+        self, kind: str, device: str | None, line_no: int | None, host: str | None = None, **identity: Any
+    ) -> None:
         """Add one device seen: `identity` holds index, pci_bdf, uuid, serial, part_number, model, firmware, driver."""
         unknown = set(identity) - set(TABLES["assets"].names)
         if unknown:
