@@ -655,7 +655,8 @@ def bug_report_dmesg(host: str) -> list[str]:
 
 
 def nvidia_smi_query(host: str) -> list[str]:
-    """A short `nvidia-smi --query` excerpt (identity fields only) for the 8 GPUs."""
+    """A shortened `nvidia-smi --query` for the 8 GPUs: identity and reset status, each GPU closed by its
+    `Processes` line as nvidia-smi ends every GPU section."""
     out = [
         SEPARATOR,
         "",
@@ -683,6 +684,7 @@ def nvidia_smi_query(host: str) -> list[str]:
             "    GPU Reset Status",
             f"        Reset Required                    : {'Yes' if gpu == '9a' else 'No'}",
             "        Drain and Reset Recommended       : No",
+            "    Processes                             : None",
             "",
         ]
     return out

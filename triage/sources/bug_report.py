@@ -2,7 +2,8 @@
 
 The header names the host (`uname: Linux <host> ...`); the `*** /proc/uptime` section
 gives the boot time (its `ls` stamp minus the uptime); the `dmesg:` section is parsed
-as a kernel log of the current boot. Every other line is kept as a timeless event.
+as a kernel log of the current boot; the `nvidia-smi --query` section gives the GPU
+inventory and health (as `nvidia-smi -q` does). Every other line is kept as a timeless event.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import polars as pl
 from triage.sources.base import Fixups, ParseContext, Sniffed
 from triage.sources.kernel_log import ClockContext, KernelLogParser, detect_format
 from triage.sources.lines import LineBatch
+from triage.sources.nvidia_smi import read_query_text
+from triage.sources.records import Malformed, Records
 
 KIND = "bug_report"
 _BANNER = "Start of NVIDIA bug report log file"
@@ -22,6 +25,7 @@ _RULE = r"^_{20,}\s*$"
 _UNAME = re.compile(r"^uname: \S+ (\S+) ")
 _LS_STAMP = re.compile(r"^\*\*\* ls: .* (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)? ([+-]\d{4}) /proc/uptime")
 _UPTIME = re.compile(r"^(\d+(?:\.\d+)?) \d+(?:\.\d+)?$")
+_SMI_QUERY = re.compile(r"nvidia-smi (?:--query|-q)\s*$")
 
 
 def sniff(sample: list[str], name: str) -> Sniffed | None:
@@ -42,6 +46,7 @@ class BugReportSource:
         self._kernel: KernelLogParser | None = None
         self._uptime_lines: list[str] = []
         self._dmesg_boot: int | None = None
+        self._smi_lines: list[tuple[int, str]] = []  # (line_no, line) of the nvidia-smi --query section
 
     def parse(self, batch: LineBatch) -> dict[str, pl.DataFrame]:
         """Events of one batch; dmesg lines parsed with the kernel-log layouts."""
@@ -60,6 +65,10 @@ class BugReportSource:
         uptime_sections = [s for s, t in titles.items() if t.strip() == "*** /proc/uptime"]
         if uptime_sections:
             self._uptime_lines += frame.filter(pl.col("section").is_in(uptime_sections))["line"].to_list()
+        smi_sections = [s for s, t in titles.items() if _SMI_QUERY.search(t)]
+        if smi_sections:
+            smi = frame.filter(pl.col("section").is_in(smi_sections) & ~pl.col("line").str.contains(_RULE))
+            self._smi_lines += list(zip(smi["line_no"].to_list(), smi["line"].to_list(), strict=True))
 
         in_dmesg = pl.col("section").is_in(dmesg_sections) & ~pl.col("line").str.contains(_RULE)
         in_dmesg = in_dmesg & (pl.col("line").str.strip_chars() != "dmesg:")
@@ -77,8 +86,16 @@ class BugReportSource:
         return {"events": events}
 
     def finish(self) -> Fixups:
-        """Boot time of the dmesg section from `--boot-time` or the report's `/proc/uptime`."""
+        """GPU rows of the nvidia-smi section; boot time of the dmesg section from `--boot-time` or `/proc/uptime`."""
         fixups = Fixups()
+        if self._smi_lines:
+            records = Records()
+            first = self._smi_lines[0][0]
+            try:
+                read_query_text([line for _, line in self._smi_lines], first, records, self._ctx.timezone)
+            except Malformed as exc:
+                fixups.error = f"nvidia-smi section: {exc}"
+            fixups.tables = records.frames()
         if self._kernel is None or self._dmesg_boot is None:
             return fixups
         fixups.year_shift = self._kernel.year_shift()
