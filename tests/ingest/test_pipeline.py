@@ -150,7 +150,18 @@ def test_summary_totals(store: Store, inputs: Path) -> None:
     write(inputs / "node018" / "empty.log", b"")
     summary = ingest(store, [str(inputs)])
     data = summary.as_dict()
-    assert set(data) == {"files", "ingested", "unchanged", "errors", "hosts", "lines", "rows", "bytes", "seconds", "mb_per_s"}
+    assert set(data) == {
+        "files",
+        "ingested",
+        "unchanged",
+        "errors",
+        "hosts",
+        "lines",
+        "rows",
+        "bytes",
+        "seconds",
+        "mb_per_s",
+    }
     assert (data["files"], data["ingested"], data["unchanged"]) == (3, 2, 0)
     assert data["errors"] == [{"path": str(inputs / "node018" / "empty.log"), "error": "empty file"}]
     assert data["hosts"] == ["node017", "node018"]
