@@ -64,3 +64,17 @@ def test_only_named_hosts_are_touched(store: Store) -> None:
     assert resolve_gpu_indexes(store, ["b"]) == 0
     assert resolve_gpu_indexes(store, []) == 0
     assert store.frame("SELECT device FROM measurements").rows() == [("gpu0",)]
+
+
+def test_assets_named_by_index_resolve_too(store: Store) -> None:
+    seed(store, [], [("a", 0, "0000:07:00.0")])
+    with store.transaction():
+        store.append(
+            "assets",
+            pl.DataFrame({"host": ["a"], "kind": ["gpu"], "device": ["gpu0"], "index": [0], "serial": ["1650"]}),
+        )
+    assert resolve_gpu_indexes(store, ["a"]) == 1
+    assert store.frame("SELECT device, pci_bdf, serial FROM assets ORDER BY serial NULLS FIRST").rows() == [
+        ("0000:07:00.0", "0000:07:00.0", None),
+        ("0000:07:00.0", None, "1650"),
+    ]

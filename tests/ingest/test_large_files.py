@@ -16,9 +16,13 @@ LINE = "[{n:>12.6f}] NVRM: Xid (PCI:0000:3b:00): 79, pid='<unknown>', name=<unkn
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of ~2 KiB and a commit after every 4 KiB, so a 40 KiB file spans many chunks."""
+    """Batches of ~2 KiB and a commit after every 4 KiB, so a 40 KiB file spans many chunks.
+
+    Files above 1 KiB count as large (streamed in chunks rather than read in memory).
+    """
     monkeypatch.setattr(lines, "BATCH_BYTES", 2048)
     monkeypatch.setattr(pipeline, "COMMIT_BYTES", 4096)
+    monkeypatch.setattr(pipeline, "SMALL_FILE_BYTES", 1024)
 
 
 def _write_dmesg(path: Path, count: int) -> Path:

@@ -6,14 +6,12 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from triage.ingest import ingest
 from triage.sources import prometheus
-from triage.sources.ib_names import COUNTER_BITS
+from triage.sources.ib_names import COUNTER_BITS, NODE_EXPORTER_NAMES
 from triage.sources.reading import parse_bytes
-from triage.sources.records import normalize_bdf
 from triage.store import Store
 
 GPU0 = 'gpu="0",UUID="GPU-8a1e3c52-6f0b-4d7e-9c21-3b5f7e9d0a14",pci_bus_id="00000000:18:00.0",device="nvidia0"'
@@ -201,18 +199,8 @@ def test_host_labels_are_not_params() -> None:
     assert rows[0][7] == '{"job":"node"}'
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["00000000:18:00.0", "00000000:2A:00.0", "0000:3b:00.0", "3B:00.0", "0002:00:00", "1:2:3", "00010000:3b:00.0",
-     "ab:cd", "not-a-bdf", "0000:3b:00.8"],
-)  # fmt: skip
-def test_bdf_expr_matches_normalize_bdf(text: str) -> None:
-    vectorised = pl.select(prometheus.bdf_expr(pl.lit(text))).item()
-    assert vectorised == normalize_bdf(text)
-
-
 def test_node_exporter_names_map_to_sysfs_counters() -> None:
-    assert set(prometheus.NODE_EXPORTER_IB.values()) <= set(COUNTER_BITS)
+    assert set(NODE_EXPORTER_NAMES.values()) <= set(COUNTER_BITS)
 
 
 def test_malformed_line_is_reported_and_the_rest_kept() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from triage.schema import TABLES
-from triage.sources.records import Malformed, Records, canonical_json, gpu_ref, normalize_bdf
+from triage.sources.records import Malformed, Records, bdf_expr, canonical_json, gpu_ref, normalize_bdf
 
 
 @pytest.mark.parametrize(
@@ -18,13 +19,19 @@ from triage.sources.records import Malformed, Records, canonical_json, gpu_ref, 
         pytest.param("3b:00.0", "0000:3b:00.0", id="no-domain"),
         pytest.param("0000:3b:00", "0000:3b:00.0", id="no-function"),
         pytest.param(" 0000:3B:00.0 ", "0000:3b:00.0", id="padded"),
-        pytest.param("12345678:3b:00.0", None, id="domain-too-wide"),
+        pytest.param("10000:e1:00.0", "10000:e1:00.0", id="vmd-domain"),
+        pytest.param("PCI:0000:3b:00", "0000:3b:00.0", id="kernel-prefix"),
+        pytest.param("3:0.1", "0000:03:00.1", id="one-digit-bus-and-device"),
         pytest.param("GPU-5c6a8d0e", None, id="not-an-address"),
         pytest.param("", None, id="empty"),
+        pytest.param("00010000:3b:00.0", "10000:3b:00.0", id="8-digit-vmd-domain"),
+        pytest.param("ab:cd", "0000:ab:cd.0", id="bus-and-device-only"),
+        pytest.param("0000:3b:00.8", None, id="function-out-of-range"),
     ],
 )
 def test_normalize_bdf(text: str, expected: str | None) -> None:
     assert normalize_bdf(text) == expected
+    assert pl.select(bdf_expr(pl.lit(text))).item() == expected
 
 
 def test_gpu_ref_and_canonical_json() -> None:

@@ -2,15 +2,16 @@
 
 dcgmi, nvbandwidth and nccl-tests number GPUs 0-7 (`gpu3`, `gpu0->gpu1`); the inventory
 (nvidia-smi) of the same host says which PCI address each index is. Once both are in
-the store, the index names in `measurements` and `test_runs` are replaced by the PCI
-address, so every table names a GPU the same way whatever order files arrived in.
+the store, the index names in `measurements`, `test_runs` and `assets` (a GPU serial
+dcgmi printed) are replaced by the PCI address, so every table names a GPU the same
+way whatever order files arrived in.
 """
 
 from __future__ import annotations
 
 from triage.store import Store
 
-_TABLES = ("measurements", "test_runs")
+_TABLES = ("measurements", "test_runs", "assets")
 
 
 def resolve_gpu_indexes(store: Store, hosts: list[str]) -> int:

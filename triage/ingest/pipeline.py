@@ -1,10 +1,13 @@
 """Ingest: discover files, sniff and parse each, and append its rows to the store.
 
-A file lands whole or not at all. Up to `COMMIT_BYTES` of input it is one transaction;
-a larger file is committed in chunks under a `files` row marked `loading`, whose rows a
-failure removes at once and the next read-write open of the store removes after a crash. A file that cannot
-be read gets a `files` row with `status = 'error'` and the reason. A file already
-ingested for the same host (same sha256) adds nothing.
+A file lands whole or not at all. Small files (up to `SMALL_FILE_BYTES` on disk: test
+outputs, inventories, counter dumps) are parsed in memory and committed together, many per
+transaction, since a fleet has hundreds of thousands of them. A larger file is one
+transaction up to `COMMIT_BYTES` of input, and beyond that is committed in chunks under a
+`files` row marked `loading`, whose rows a failure removes at once and the next read-write
+open of the store removes after a crash. A file that cannot be read gets a `files` row with
+`status = 'error'` and the reason. A file already ingested for the same host (same sha256)
+adds nothing.
 """
 
 from __future__ import annotations
@@ -31,8 +34,13 @@ from triage.store import MEMORY, Store
 
 SNIFF_BYTES = 1 << 16
 SNIFF_LINES = 200
-# A file's rows are committed in chunks of this much input (one transaction below it).
+# A large file's rows are committed in chunks of this much input (one transaction below it).
 COMMIT_BYTES = 64 << 20
+# Files up to this size on disk are parsed in memory and committed with others ...
+SMALL_FILE_BYTES = 4 << 20
+# ... in transactions of up to this many files or this much input.
+BATCH_FILES = 500
+BATCH_BYTES = 64 << 20
 
 
 @dataclass
@@ -148,65 +156,118 @@ def ingest(
         files = list(discovery.files())
         if on_plan is not None:
             on_plan(files)
-        for file in files:
-            summary.files.append(_ingest_file(store, file, options, progress))
-            if progress is not None:
-                progress(file, None)
+        batch = _Batch(store)
+        try:
+            for file in files:
+                summary.files.append(_ingest_file(store, batch, file, options, progress))
+                if progress is not None:
+                    progress(file, None)
+        finally:
+            batch.flush()  # files parsed before a failure are kept
     if summary.hosts:
         resolve_boot_times(store, summary.hosts)
-        resolve_gpu_indexes(store, summary.hosts)
+        resolve_gpu_indexes(store, summary.hosts + sorted(batch.row_hosts - set(summary.hosts)))
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress: Progress | None) -> FileResult:
+def _ingest_file(
+    store: Store, batch: _Batch, file: InputFile, options: IngestOptions, progress: Progress | None
+) -> FileResult:
     host = file.host or file.name_host
     if file.error:
-        return _record_error(store, file, host, None, file.error)
+        return batch.error(file, host, None, file.error)
     try:
         head = read_head(file, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
-        return _record_error(store, file, host, None, reason(exc))
+        return batch.error(file, host, None, reason(exc))
     if not head:
-        return _record_error(store, file, host, None, "empty file")
+        return batch.error(file, host, None, "empty file")
     binary = _binary_reason(head)
     if binary:
-        return _record_error(store, file, host, None, binary)
+        return batch.error(file, host, None, binary)
     sample = head.decode("utf-8", errors="replace").splitlines()[:SNIFF_LINES]
     sniffed = sources.sniff(sample, file.path)
     host = file.host or sniffed.host or file.name_host
 
     # A path ingested before is likely unchanged: hash it first and skip it without parsing.
     # Anything else is hashed while it is parsed (one read), and dropped if it turns out a copy.
-    if _seen_before(store, host, file.path):
+    if batch.has_path(host, file.path):
         try:
             digest, size = _digest(file)
         except (OSError, EOFError, ValueError) as exc:
-            return _record_error(store, file, host, sniffed.kind, reason(exc))
-        if _ok_copy_exists(store, host, digest):
+            return batch.error(file, host, sniffed.kind, reason(exc))
+        if batch.has_content(host, digest):
             return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
 
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
+    if file.size <= SMALL_FILE_BYTES:
+        return _ingest_small(batch, file, host, sniffed, ctx, progress)
+    batch.flush()
+    return _ingest_large(store, batch, file, host, sniffed, ctx, progress)
+
+
+def _ingest_small(
+    batch: _Batch,
+    file: InputFile,
+    host: str,
+    sniffed: sources.Sniffed,
+    ctx: sources.ParseContext,
+    progress: Progress | None,
+) -> FileResult:
+    """Parse a small file in memory and queue its rows for the batch's next commit."""
+    stats = LineStats()
+    file_id = batch.store.next_id("files", "file_id")
+    rows = _RowWriter(batch.store, file_id, host)
+    try:
+        loaded = _parse(file, sniffed, ctx, stats, progress, rows)
+    except (OSError, EOFError, ValueError, InputError) as exc:
+        rows.discard()
+        return batch.error(file, host, sniffed.kind, _failure(exc, stats))
+    if batch.has_content(host, loaded.digest):
+        rows.discard()
+        return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
+    status, error, notes = _outcome(loaded, stats)
+    row = _files_row(file_id, file, host, sniffed, status, error)
+    batch.add(row.with_columns(_content_columns(loaded.digest, stats, notes)), host, file.path, loaded, rows)
+    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes, rows.counts)
+
+
+def _ingest_large(
+    store: Store,
+    batch: _Batch,
+    file: InputFile,
+    host: str,
+    sniffed: sources.Sniffed,
+    ctx: sources.ParseContext,
+    progress: Progress | None,
+) -> FileResult:
+    """Stream a large file into the store, committing in chunks under a `loading` files row."""
     stats = LineStats()
     store.begin()
     file_id = store.next_id("files", "file_id")
+    rows = _RowWriter(store, file_id, host, sink=store.append)
+    committed_at = 0
+
+    def commit_chunk(read: int) -> None:
+        nonlocal committed_at
+        if read - committed_at >= COMMIT_BYTES:
+            store.commit()
+            store.begin()
+            committed_at = read
+
     try:
         store.append("files", _files_row(file_id, file, host, sniffed, "loading"))
-        loaded = _load(store, file, file_id, host, sniffed, ctx, stats, progress)
-        digest = loaded.digest
-        if _ok_copy_exists(store, host, digest, other_than=file_id):
+        loaded = _parse(file, sniffed, ctx, stats, progress, rows, commit_chunk)
+        apply_fixups(store, file_id, loaded.fixups)
+        if batch.has_content(host, loaded.digest):
             store.rollback()
             store.discard_file(file_id)  # rows of chunks committed before the copy was recognised
             return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
-        notes = "; ".join(stats.notes()) or None
-        status, error = "ok", None
-        if loaded.malformed:
-            status, error = "error", loaded.malformed
-        if loaded.truncated:
-            status, error = "error", f"truncated compressed file: kept the {stats.lines} lines before the cut"
+        status, error, notes = _outcome(loaded, stats)
         store.execute(
             "UPDATE files SET status = ?, error = ?, note = ?, sha256 = ?, bytes = ?, lines = ? WHERE file_id = ?",
-            [status, error, notes, digest, stats.bytes, stats.lines, file_id],
+            [status, error, notes, loaded.digest, stats.bytes, stats.lines, file_id],
         )
         store.commit()
     except BaseException as exc:
@@ -214,83 +275,89 @@ def _ingest_file(store: Store, file: InputFile, options: IngestOptions, progress
         store.discard_file(file_id)  # rows of chunks committed before the failure
         if not isinstance(exc, OSError | EOFError | ValueError | InputError):
             raise
-        why = exc.reason if isinstance(exc, InputError) else reason(exc)
-        where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
-        return _record_error(store, file, host, sniffed.kind, where + why)
-    _discard_failed_attempts(store, host, file.path, digest, keep=file_id)
-    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes, loaded.rows)
+        return batch.error(file, host, sniffed.kind, _failure(exc, stats))
+    batch.committed(host, file.path, loaded.digest, file_id, rows.hosts)
+    return FileResult(file.path, host, status, sniffed.kind, stats.lines, stats.bytes, error, notes, rows.counts)
 
 
-def _seen_before(store: Store, host: str, path: str) -> bool:
-    return store.frame("SELECT 1 FROM files WHERE host = ? AND path = ? AND status = 'ok'", [host, path]).height > 0
+def _failure(exc: BaseException, stats: LineStats) -> str:
+    """The one-line reason a file could not be read, with the line reached when known."""
+    why = exc.reason if isinstance(exc, InputError) else reason(exc)
+    where = f"line {stats.lines}: " if stats.lines and not isinstance(exc, InputError) else ""
+    return where + why
 
 
-def _ok_copy_exists(store: Store, host: str, digest: str, other_than: int | None = None) -> bool:
-    """Whether the store already has this content for this host."""
-    found = store.frame(
-        "SELECT 1 FROM files WHERE host = ? AND sha256 = ? AND status = 'ok' AND file_id IS DISTINCT FROM ?",
-        [host, digest, other_than],
-    )
-    return found.height > 0
+def _outcome(loaded: _Loaded, stats: LineStats) -> tuple[str, str | None, str | None]:
+    """Status, error and note of a file that was read."""
+    notes = "; ".join(stats.notes()) or None
+    if loaded.truncated:
+        return "error", f"truncated compressed file: kept the {stats.lines} lines before the cut", notes
+    if loaded.malformed:
+        return "error", loaded.malformed, notes
+    return "ok", None, notes
 
 
-def _load(
-    store: Store,
+def _content_columns(digest: str, stats: LineStats, notes: str | None) -> list[pl.Expr]:
+    return [
+        pl.lit(digest).alias("sha256"),
+        pl.lit(stats.bytes, dtype=pl.Int64).alias("bytes"),
+        pl.lit(stats.lines, dtype=pl.Int64).alias("lines"),
+        pl.lit(notes, dtype=pl.String).alias("note"),
+    ]
+
+
+def _parse(
     file: InputFile,
-    file_id: int,
-    host: str,
     sniffed: sources.Sniffed,
     ctx: sources.ParseContext,
     stats: LineStats,
     progress: Progress | None,
+    rows: _RowWriter,
+    after_batch: Callable[[int], None] | None = None,
 ) -> _Loaded:
-    """Parse `file` into the store inside the caller's transaction.
-
-    Returns whether a compressed file was cut off, the fault of a malformed file (its
-    rows up to the fault are kept), the sha256 of what was read and the rows added.
-    Every `COMMIT_BYTES` of input the transaction is committed and a new one begun, so
-    memory stays bounded for huge files; the `files` row says `loading` until the caller's
-    last commit, and a failure (or the next open after a crash) removes what was committed.
-    """
+    """Read and parse `file`, handing its rows to `rows`; `after_batch(bytes read)` runs after each batch."""
     parser = sources.parser_for(sniffed, ctx)
-    rows = _RowWriter(store, file_id, host)
-    committed_at = 0
     with file.open() as raw:
         stream = _HashingReader(raw)
         batches = iter_line_batches(stream, stats, lines.BATCH_BYTES)
         parsed = ((parser.parse(batch), stats.bytes) for batch in batches)
         for tables, read in prefetch(parsed):
             rows.write(tables)
-            if read - committed_at >= COMMIT_BYTES:
-                store.commit()
-                store.begin()
-                committed_at = read
+            if after_batch is not None:
+                after_batch(read)
             if progress is not None:
                 progress(file, read)
         truncated = raw.truncated
     fixups = parser.finish()
     rows.write(fixups.tables)
-    apply_fixups(store, file_id, fixups)
-    return _Loaded(truncated, fixups.error, stream.hexdigest(), rows.counts)
+    return _Loaded(truncated, fixups.error, stream.hexdigest(), fixups)
 
 
 @dataclass
 class _Loaded:
-    truncated: bool
-    malformed: str | None
-    digest: str
-    rows: dict[str, int]
+    """What reading one file gave besides its rows."""
+
+    truncated: bool  # a compressed file cut off
+    malformed: str | None  # the fault of a recognised but malformed file
+    digest: str  # sha256 of the (decompressed) content
+    fixups: sources.Fixups
 
 
 class _RowWriter:
-    """Appends a parser's rows with their host and file, and run ids made unique in the store."""
+    """Hands a parser's rows, with their host and file and run ids unique in the store, to `sink`."""
 
-    def __init__(self, store: Store, file_id: int, host: str) -> None:
+    def __init__(
+        self, store: Store, file_id: int, host: str, sink: Callable[[str, pl.DataFrame], object] | None = None
+    ) -> None:
+        """Rows go to `sink` (e.g. `store.append`) or, without one, are kept in `frames`."""
         self._store = store
+        self._sink = sink or (lambda table, frame: self.frames.append((table, frame)))
         self._file_id = file_id
         self._host = host
         self._run_base: int | None = None
         self.counts: dict[str, int] = {}
+        self.hosts: set[str] = set()  # hosts rows named themselves (a scrape of many nodes)
+        self.frames: list[tuple[str, pl.DataFrame]] = []
 
     def write(self, tables: dict[str, pl.DataFrame]) -> None:
         """Append each non-empty frame to its table."""
@@ -299,13 +366,20 @@ class _RowWriter:
                 continue
             host = pl.lit(self._host)
             if "host" in frame.columns:
+                self.hosts.update(frame["host"].drop_nulls().unique().to_list())
                 host = pl.coalesce(pl.col("host"), host)
             frame = frame.with_columns(host.alias("host"), pl.lit(self._file_id).alias("file_id"))
             if "run_id" in frame.columns and table in ("test_runs", "measurements"):
                 frame = frame.with_columns(pl.col("run_id") + self._run_ids(frame))
-            self._store.append(table, frame)
+            self._sink(table, frame)
             if table != "events":
                 self.counts[table] = self.counts.get(table, 0) + frame.height
+
+    def discard(self) -> None:
+        """Forget the kept rows of a file that will not land."""
+        self.frames.clear()
+        self.counts.clear()
+        self.hosts.clear()
 
     def _run_ids(self, frame: pl.DataFrame) -> int:
         """The offset from the file's run ids (1, 2, ...) to ids unique in the store."""
@@ -351,23 +425,83 @@ def _files_row(
     )
 
 
-def _record_error(store: Store, file: InputFile, host: str, kind: str | None, why: str) -> FileResult:
-    _discard_failed_attempts(store, host, file.path, None)
-    with store.transaction():
-        file_id = store.next_id("files", "file_id")
-        store.append("files", _files_row(file_id, file, host, sources.Sniffed(kind) if kind else None, "error", why))
-    return FileResult(file.path, host, "error", kind, error=why)
+class _Batch:
+    """Small files parsed but not yet committed, and what the store holds (to skip copies)."""
 
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.row_hosts: set[str] = set()  # hosts that rows named besides their files' hosts
+        known = store.frame("SELECT host, path, sha256 FROM files WHERE status = 'ok'")
+        self._paths = set(zip(known["host"].to_list(), known["path"].to_list(), strict=True))
+        self._contents = set(zip(known["host"].to_list(), known["sha256"].to_list(), strict=True))
+        self._files: list[pl.DataFrame] = []
+        self._tables: dict[str, list[pl.DataFrame]] = {}
+        self._fixups: list[tuple[int, sources.Fixups]] = []
+        self._attempts: list[tuple[str, str, str | None]] = []  # (host, path, sha256) of queued files
+        self._bytes = 0
 
-def _discard_failed_attempts(store: Store, host: str, path: str, digest: str | None, keep: int | None = None) -> None:
-    """A new attempt replaces the error rows of earlier ones (same host and path, or same content)."""
-    stale = store.frame(
-        "SELECT file_id FROM files WHERE host = ? AND status <> 'ok' AND (path = ? OR sha256 = ?) "
-        "AND file_id IS DISTINCT FROM ?",
-        [host, path, digest, keep],
-    )
-    for (file_id,) in stale.iter_rows():
-        store.discard_file(file_id)
+    def has_path(self, host: str, path: str) -> bool:
+        """Whether a file at this path was ingested for this host before."""
+        return (host, path) in self._paths
+
+    def has_content(self, host: str, digest: str) -> bool:
+        """Whether this content is in the store (or queued) for this host."""
+        return (host, digest) in self._contents
+
+    def add(self, files_row: pl.DataFrame, host: str, path: str, loaded: _Loaded, rows: _RowWriter) -> None:
+        """Queue a file read in memory; commits when the batch is full."""
+        self._files.append(files_row)
+        for table, frame in rows.frames:
+            self._tables.setdefault(table, []).append(frame)
+        self._fixups.append((int(files_row["file_id"][0]), loaded.fixups))
+        self._attempts.append((host, path, loaded.digest))
+        self._bytes += int(files_row["bytes"][0])
+        self.row_hosts |= rows.hosts
+        if files_row["status"][0] == "ok":
+            self._paths.add((host, path))
+            self._contents.add((host, loaded.digest))
+        if len(self._files) >= BATCH_FILES or self._bytes >= BATCH_BYTES:
+            self.flush()
+
+    def error(self, file: InputFile, host: str, kind: str | None, why: str) -> FileResult:
+        """Queue the `files` row of a file that could not be read."""
+        file_id = self.store.next_id("files", "file_id")
+        self._files.append(_files_row(file_id, file, host, sources.Sniffed(kind) if kind else None, "error", why))
+        self._attempts.append((host, file.path, None))
+        return FileResult(file.path, host, "error", kind, error=why)
+
+    def committed(self, host: str, path: str, digest: str, file_id: int, row_hosts: set[str]) -> None:
+        """Note a large file the caller committed itself; earlier failed attempts at it are removed."""
+        self._paths.add((host, path))
+        self._contents.add((host, digest))
+        self.row_hosts |= row_hosts
+        self._discard_failed_attempts([(host, path, digest)], keep=file_id)
+
+    def flush(self) -> None:
+        """Commit the queued files in one transaction (earlier failed attempts at them are removed first)."""
+        if not self._files:
+            return
+        self._discard_failed_attempts(self._attempts)
+        with self.store.transaction():
+            self.store.append("files", pl.concat(self._files, how="diagonal_relaxed"))
+            for table, frames in self._tables.items():
+                self.store.append(table, pl.concat(frames, how="diagonal_relaxed"))
+            for file_id, fixups in self._fixups:
+                apply_fixups(self.store, file_id, fixups)
+        self._files, self._tables, self._fixups, self._attempts, self._bytes = [], {}, [], [], 0
+
+    def _discard_failed_attempts(self, attempts: list[tuple[str, str, str | None]], keep: int | None = None) -> None:
+        """A new attempt replaces the error rows of earlier ones (same host and path, or same content)."""
+        hosts, paths, digests = (list(column) for column in zip(*attempts, strict=True))
+        stale = self.store.frame(
+            "SELECT DISTINCT f.file_id FROM files f JOIN (SELECT unnest(?::VARCHAR[]) AS host, "
+            "unnest(?::VARCHAR[]) AS path, unnest(?::VARCHAR[]) AS sha256) k "
+            "ON f.host = k.host AND (f.path = k.path OR f.sha256 = k.sha256) "
+            "WHERE f.status <> 'ok' AND f.file_id IS DISTINCT FROM ?",
+            [hosts, paths, digests, keep],
+        )
+        for (file_id,) in stale.iter_rows():
+            self.store.discard_file(file_id)
 
 
 def _digest(file: InputFile) -> tuple[str, int]:

@@ -18,6 +18,7 @@ import polars as pl
 
 from triage.schema import TABLES
 from triage.signatures.model import SEVERITIES, Rule, RulePack
+from triage.sources.records import bdf_expr
 
 EVIDENCE_LIMIT = 20
 EVENT_SCHEMA = {
@@ -32,7 +33,6 @@ EVENT_SCHEMA = {
 }
 EVENT_COLUMNS = list(EVENT_SCHEMA)
 _TAXONOMY = ["title", "component", "root_cause", "action", "severity"]
-_PCI = r"^(?:(?:PCI:)?([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})(?:\.([0-7]))?$"
 # A hit: the event's place and time, the rule (and catalog code) that matched, and what it says.
 HIT_SCHEMA = {
     **{name: dtype for name, dtype in EVENT_SCHEMA.items() if name not in ("source", "message")},
@@ -125,15 +125,8 @@ def _join_catalog(hits: pl.DataFrame, rule: Rule, pack: RulePack) -> pl.DataFram
 
 
 def normalize_device(value: pl.Expr) -> pl.Expr:
-    """PCI-looking ids become `dddd:bb:dd.f` (lowercase, domain 0000 and function 0 by default)."""
-    parts = value.str.extract_groups(_PCI)
-    # Leading zeros dropped, then padded to four: 00000000 -> 0000, but VMD's 10000 stays 10000.
-    domain = parts.struct.field("1").fill_null("0").str.to_lowercase().str.strip_chars_start("0")
-    bus = parts.struct.field("2").str.to_lowercase()
-    dev = parts.struct.field("3").str.to_lowercase()
-    function = parts.struct.field("4").fill_null("0")
-    pci = pl.format("{}:{}:{}.{}", domain.str.zfill(4), bus, dev, function)
-    return pl.when(bus.is_not_null()).then(pci).otherwise(value)
+    """PCI-looking ids become `dddd:bb:dd.f` (lowercase, domain 0000 and function 0 by default); others stay."""
+    return pl.coalesce(bdf_expr(value), value)
 
 
 def findings(pack: RulePack, hits: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ import polars as pl
 import yaml
 
 from triage.errors import TriageError
+from triage.paths import default_rules_dir
 from triage.signatures.engine import named_groups
 from triage.signatures.model import Catalog, Example, Rule, RulePack, Threshold
 
@@ -45,12 +46,6 @@ class RuleError(TriageError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in rules:\n" + "\n".join(problems))
-
-
-def default_rules_dir() -> Path:
-    """`$TRIAGE_RULES`, else the repository's rules/ folder next to the package."""
-    env = os.environ.get("TRIAGE_RULES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "rules"
 
 
 def load_rules(folder: str | os.PathLike[str] | None = None) -> RulePack:

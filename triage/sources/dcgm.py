@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from triage.signatures.loader import default_rules_dir
+from triage.paths import default_rules_dir
 from triage.sources.base import Fixups, ParseContext, Parser, Sniffed
 from triage.sources.document import DocumentSource
 from triage.sources.records import (

@@ -71,6 +71,32 @@ TOOL_NAMES: dict[str, str] = {
     "port_rcv_pkts": "port_rcv_packets",
 }
 
+# node_exporter's infiniband collector (`node_infiniband_<name>`) -> sysfs names. It reports
+# port data in bytes where sysfs counts 4-octet words.
+NODE_EXPORTER_NAMES: dict[str, str] = {
+    "symbol_error_total": "symbol_error",
+    "link_error_recovery_total": "link_error_recovery",
+    "link_downed_total": "link_downed",
+    "port_errors_received_total": "port_rcv_errors",
+    "port_receive_remote_physical_errors_total": "port_rcv_remote_physical_errors",
+    "port_receive_switch_relay_errors_total": "port_rcv_switch_relay_errors",
+    "port_discards_transmitted_total": "port_xmit_discards",
+    "port_constraint_errors_transmitted_total": "port_xmit_constraint_errors",
+    "port_constraint_errors_received_total": "port_rcv_constraint_errors",
+    "local_link_integrity_errors_total": "local_link_integrity_errors",
+    "excessive_buffer_overrun_errors_total": "excessive_buffer_overrun_errors",
+    "vl15_dropped_total": "VL15_dropped",
+    "port_transmit_wait_total": "port_xmit_wait",
+    "port_data_transmitted_bytes_total": "port_xmit_data",
+    "port_data_received_bytes_total": "port_rcv_data",
+    "port_packets_transmitted_total": "port_xmit_packets",
+    "port_packets_received_total": "port_rcv_packets",
+    "unicast_packets_transmitted_total": "unicast_xmit_packets",
+    "unicast_packets_received_total": "unicast_rcv_packets",
+    "multicast_packets_transmitted_total": "multicast_xmit_packets",
+    "multicast_packets_received_total": "multicast_rcv_packets",
+}
+
 # Port state (PortInfo.PortState) and physical state (PortInfo.PortPhysicalState) codes.
 PORT_STATES: dict[str, int] = {"down": 1, "init": 2, "initialize": 2, "armed": 3, "active": 4, "actdefer": 5}
 PHYS_STATES: dict[str, int] = {

@@ -53,8 +53,7 @@ import polars as pl
 from triage.sources import kernel_log
 from triage.sources.base import Fixups, ParseContext, Sniffed
 from triage.sources.lines import LineBatch
-from triage.sources.prometheus import bdf_expr
-from triage.sources.records import COUNT, GBITPS, GBPS, table_frame
+from triage.sources.records import COUNT, GBITPS, GBPS, bdf_expr, table_frame
 
 KIND = "nhc"
 

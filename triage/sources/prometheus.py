@@ -48,8 +48,9 @@ import re
 import polars as pl
 
 from triage.sources.base import Fixups, ParseContext, Sniffed
+from triage.sources.ib_names import NODE_EXPORTER_NAMES
 from triage.sources.lines import LineBatch
-from triage.sources.records import CELSIUS, COUNT, ENUM, FLAG, GBITPS, MHZ, MIB, PERCENT, WATT, canonical_json
+from triage.sources.records import CELSIUS, COUNT, ENUM, FLAG, GBITPS, MHZ, MIB, PERCENT, WATT, bdf_expr, canonical_json
 
 KIND = "prometheus"
 
@@ -108,29 +109,6 @@ DCGM_METRICS: dict[str, tuple[str, str]] = {
 }
 
 # node_exporter's infiniband collector names (without `node_infiniband_`) -> sysfs counter names.
-NODE_EXPORTER_IB: dict[str, str] = {
-    "symbol_error_total": "symbol_error",
-    "link_error_recovery_total": "link_error_recovery",
-    "link_downed_total": "link_downed",
-    "port_errors_received_total": "port_rcv_errors",
-    "port_receive_remote_physical_errors_total": "port_rcv_remote_physical_errors",
-    "port_receive_switch_relay_errors_total": "port_rcv_switch_relay_errors",
-    "port_discards_transmitted_total": "port_xmit_discards",
-    "port_constraint_errors_transmitted_total": "port_xmit_constraint_errors",
-    "port_constraint_errors_received_total": "port_rcv_constraint_errors",
-    "local_link_integrity_errors_total": "local_link_integrity_errors",
-    "excessive_buffer_overrun_errors_total": "excessive_buffer_overrun_errors",
-    "vl15_dropped_total": "VL15_dropped",
-    "port_transmit_wait_total": "port_xmit_wait",
-    "port_data_transmitted_bytes_total": "port_xmit_data",
-    "port_data_received_bytes_total": "port_rcv_data",
-    "port_packets_transmitted_total": "port_xmit_packets",
-    "port_packets_received_total": "port_rcv_packets",
-    "unicast_packets_transmitted_total": "unicast_xmit_packets",
-    "unicast_packets_received_total": "unicast_rcv_packets",
-    "multicast_packets_transmitted_total": "multicast_xmit_packets",
-    "multicast_packets_received_total": "multicast_rcv_packets",
-}
 _IB_STATE = {1: "DOWN", 2: "INIT", 3: "ARMED", 4: "ACTIVE", 5: "ACTIVE_DEFER"}
 _IB_PHYS_STATE = {
     1: "Sleep",
@@ -145,7 +123,7 @@ _IB_PHYS_STATE = {
 
 def _metric_table() -> pl.DataFrame:
     rows: list[tuple[str, str, str, float]] = [(name, m, u, 1.0) for name, (m, u) in DCGM_METRICS.items()]
-    for exported, sysfs in NODE_EXPORTER_IB.items():
+    for exported, sysfs in NODE_EXPORTER_NAMES.items():
         unit = "B" if exported.endswith("_bytes_total") else COUNT
         rows.append((f"node_infiniband_{exported}", sysfs, unit, 1.0))
     rows += [
@@ -202,26 +180,6 @@ def _sample_host(labels: str) -> str | None:
 def _strip_port(instance: str) -> str:
     m = re.match(r"^\[(.*)\](?::\d+)?$", instance) or re.match(r"^([^:]+):\d+$", instance)
     return m.group(1) if m else instance
-
-
-def bdf_expr(text: pl.Expr) -> pl.Expr:
-    """Vectorised `records.normalize_bdf`: `00000000:3B:00.0` -> `0000:3b:00.0`, null when not a PCI address."""
-    g = text.str.strip_chars().str.extract_groups(
-        r"^(?:([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})(?:\.([0-7]))?$"
-    )
-    domain = g.struct.field("1").fill_null("0").str.to_lowercase().str.strip_chars_start("0").str.pad_start(4, "0")
-    bdf = pl.concat_str(
-        [
-            domain,
-            pl.lit(":"),
-            g.struct.field("2").str.to_lowercase().str.pad_start(2, "0"),
-            pl.lit(":"),
-            g.struct.field("3").str.to_lowercase().str.pad_start(2, "0"),
-            pl.lit("."),
-            g.struct.field("4").fill_null("0"),
-        ]
-    )
-    return pl.when(g.struct.field("2").is_not_null() & (domain.str.len_chars() <= 4)).then(bdf)
 
 
 def _label(key: str) -> pl.Expr:
@@ -474,4 +432,4 @@ def parser(sniffed: Sniffed, ctx: ParseContext) -> PrometheusSource:
     return PrometheusSource()
 
 
-__all__ = ["DCGM_METRICS", "KIND", "NODE_EXPORTER_IB", "PrometheusSource", "bdf_expr", "parser", "sniff"]
+__all__ = ["DCGM_METRICS", "KIND", "PrometheusSource", "parser", "sniff"]

@@ -41,23 +41,32 @@ FLAG = "bool"  # 1 true, 0 false
 ENUM = "enum"  # a numeric state code; its text is in `params`
 PERCENT = "%"
 
-_BDF = re.compile(r"^(?:([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})(?:\.([0-7]))?$")
+_BDF_PATTERN = r"^(?:(?:PCI:)?([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})(?:\.([0-7]))?$"
+_BDF = re.compile(_BDF_PATTERN)
 
 
 def normalize_bdf(text: str) -> str | None:
     """A PCI address as `dddd:bb:dd.f` lowercase (`00000000:3B:00.0` -> `0000:3b:00.0`), or None.
 
-    Domains of up to 8 hex digits are cut to their last 4 when the rest is zeros; a
-    missing domain is 0000 and a missing function 0.
+    The domain loses its leading zeros and is padded to 4 digits (an Intel VMD domain
+    `10000` stays `10000`); a missing domain is 0000 and a missing function 0.
     """
     m = _BDF.match(text.strip())
     if not m:
         return None
     domain, bus, dev, fn = m.groups()
     domain = (domain or "0").lower().lstrip("0").rjust(4, "0")
-    if len(domain) > 4:
-        return None
     return f"{domain}:{int(bus, 16):02x}:{int(dev, 16):02x}.{fn or '0'}"
+
+
+def bdf_expr(text: pl.Expr) -> pl.Expr:
+    """`normalize_bdf` over a column: null where the value is not a PCI address."""
+    parts = text.str.strip_chars().str.extract_groups(_BDF_PATTERN)
+    domain = parts.struct.field("1").fill_null("0").str.to_lowercase().str.strip_chars_start("0").str.zfill(4)
+    bus = parts.struct.field("2").str.to_lowercase().str.zfill(2)
+    dev = parts.struct.field("3").str.to_lowercase().str.zfill(2)
+    function = parts.struct.field("4").fill_null("0")
+    return pl.when(parts.struct.field("2").is_not_null()).then(pl.format("{}:{}:{}.{}", domain, bus, dev, function))
 
 
 def gpu_ref(index: int) -> str:
@@ -200,6 +209,7 @@ __all__ = [
     "GBPS",
     "Malformed",
     "Records",
+    "bdf_expr",
     "canonical_json",
     "gpu_ref",
     "normalize_bdf",
