@@ -1,12 +1,16 @@
 """Parse throughput per structured format: nccl-tests, dcgmi, HPL, nvbandwidth, nvidia-smi, IB, NHC, Prometheus.
 
     python benchmarks/parsers.py [--scale N] [--repeat R] [--only nccl_tests,dcgm] [--json]
+    python benchmarks/parsers.py --ingest [--scale N]     # whole ingest of the same files into a store
 
 For every module in `benchmarks/formats/` (one per source), its `make(scale)` writes realistic files
 (generation is not timed); each file is then sniffed and parsed with `triage.sources.reading.parse_bytes`,
 the same code path as `triage ingest` without the store, best of `--repeat`. The table gives per
 format: files, MB, rows produced (events + measurements + test_runs + assets), seconds, MB/s and
 rows/s, and checks that every file was recognised as its format and parsed without error.
+With `--ingest` the files are written to a temporary fleet folder (one host per 10 files) and
+`triage.ingest.ingest` reads them into a fresh DuckDB store, timed once, to show the cost per file
+(sniff, parse, dedup bookkeeping and the batched commits) on top of parsing.
 MB means 10**6 bytes.
 """
 
@@ -16,6 +20,7 @@ import argparse
 import importlib
 import json
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,6 +78,31 @@ def run(name: str, scale: int, repeat: int) -> Result:
     return Result(name, len(files), size, rows, best, problems)
 
 
+def ingest_fleet(names: list[str], scale: int) -> None:
+    """Write every format's files as a fleet and time one ingest of it."""
+    from triage.ingest import ingest
+    from triage.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
+        fleet = Path(tmp) / "fleet"
+        count = size = 0
+        for name in names:
+            for file_name, data in importlib.import_module(f"benchmarks.formats.{name}").make(scale):
+                path = fleet / f"node{count // 10:05d}" / f"{count}-{Path(file_name).name}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                count, size = count + 1, size + len(data)
+        with Store.open(Path(tmp) / "bench.duckdb") as store:
+            started = time.perf_counter()
+            summary = ingest(store, [str(fleet)])
+            seconds = time.perf_counter() - started
+    print(
+        f"ingest: {count} files, {size / MB:.1f} MB, {len(summary.hosts)} hosts in {seconds:.2f} s "
+        f"({count / seconds:,.0f} files/s, {size / MB / seconds:.1f} MB/s, {1000 * seconds / count:.1f} ms/file); "
+        f"rows {summary.rows}, {len(summary.errors)} error(s)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many parses (default 3)")
     parser.add_argument("--only", help="comma-separated formats (module names in benchmarks/formats)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--ingest", action="store_true", help="time a whole ingest of the files instead")
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
+    if args.ingest:
+        ingest_fleet(modules(only), args.scale)
+        return 0
     results = [run(name, args.scale, args.repeat) for name in modules(only)]
     if args.json:
         print(json.dumps([asdict(r) | {"mb_per_s": r.mb_per_s, "rows_per_s": r.rows_per_s} for r in results], indent=2))
