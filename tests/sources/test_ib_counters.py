@@ -1008,3 +1008,30 @@ def test_ingest_fleet_dump_rows_take_their_hosts(store: Store, inputs: Path) -> 
     hosts = store.frame("SELECT host, count(*) AS n FROM measurements GROUP BY host ORDER BY host")
     assert hosts.rows() == [("gpu-a01", 3), ("gpu-a02", 3)]
     assert store.frame("SELECT host, status FROM files").rows() == [("fleet-ib-counters", "ok")]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        pytest.param("Fri Nov 20 10:00:00 UTC 2026", datetime(2026, 11, 20, 10, 0), id="date-u"),
+        pytest.param("Thu Nov  5 10:00:00 UTC 2026", datetime(2026, 11, 5, 10, 0), id="date-u-space-padded-day"),
+        pytest.param("2026-11-20T11:30:00+01:00", datetime(2026, 11, 20, 10, 30), id="date-Is-with-offset"),
+        pytest.param("2026-11-20T10:00:00Z", datetime(2026, 11, 20, 10, 0), id="iso-z"),
+    ],
+)
+def test_sysfs_date_line_stamps_the_counters_below_it(stamp: str, expected: datetime) -> None:
+    data = f"{stamp}\n./mlx5_0/ports/1/counters/symbol_error:5\n./mlx5_0/ports/1/state:4: ACTIVE\n".encode()
+    parsed = parse_bytes(data, "ib_counters.before.txt", reference=datetime(2030, 1, 1))
+    assert parsed.error is None
+    assert parsed.table("measurements").select("metric", "ts").rows() == [
+        ("symbol_error", expected),
+        ("state", expected),
+    ]
+
+
+def test_sysfs_date_lines_carry_across_batches() -> None:
+    data = b"2026-11-20T10:00:00Z\n" + b"".join(
+        f"./mlx5_{n % 8}/ports/1/counters/symbol_error:{n}\n".encode() for n in range(200)
+    )
+    parsed = parse_bytes(data, "snap.txt", reference=datetime(2030, 1, 1), batch_bytes=256)
+    assert parsed.table("measurements")["ts"].unique().to_list() == [datetime(2026, 11, 20, 10, 0)]

@@ -12,8 +12,10 @@ Layouts (`files.format`):
   ibqueryerrors  the fabric-wide error sweep: `Errors for 0x... "node"`, then
                  `   GUID 0x... port 5: [SymbolErrorCounter == 65535] ...`, and `## Summary: ...`.
 
-Rows. Counters are snapshots: every measurement carries `ts` = the file's modification time
-(`ctx.reference`), the moment the snapshot was taken, so before/after snapshots are ordered.
+Rows. Counters are snapshots: every measurement carries `ts`, the moment the snapshot was taken, so
+before/after snapshots are ordered: the time a `date` line of a sysfs dump printed above it (`date -u`
+or `date -Is` output, as collection scripts write before `grep -r .`), else the file's modification
+time (`ctx.reference`).
   test `ib_counters`    device `<ca>/<port>`; metric = the sysfs name of `counters/*` and
                         `hw_counters/*` alike, params {"group": "counters" | "hw_counters"}, unit
                         count (`port_xmit_data`/`port_rcv_data`: `4B-words`, the 4-octet units the
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -164,12 +167,33 @@ _INFO = {
     "port": pl.String,
     "file": pl.String,
     "value": pl.String,
+    "ts": pl.Datetime("us"),
 }
 _PORT_KEY = ["host", "ca", "port"]
 # Counter values at which a counter of `counters/` is saturated, as ib_names decides it.
 _SATURATES_AT = {
     name: float((1 << bits) - 1) for name, bits in COUNTER_BITS.items() if saturated(name, (1 << bits) - 1)
 }
+# `date -u` (`Fri Nov 20 10:00:00 UTC 2026`) and `date -Is` / `date -u +%FT%TZ` output lines.
+_DATE_LINE = (
+    r"^\s*(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} UTC \d{4}"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2}))\s*$"
+)
+
+
+def _date_value(line: pl.Expr) -> pl.Expr:
+    """The UTC time of a `_DATE_LINE` (naive)."""
+    text = line.str.strip_chars()
+    unix = text.str.replace_all(" +", " ").str.to_datetime("%a %b %d %H:%M:%S UTC %Y", strict=False)
+    iso = (
+        text.str.replace(",", ".")
+        .str.replace("Z$", "+00:00")
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
+        .dt.replace_time_zone(None)
+    )
+    return pl.coalesce(unix.dt.cast_time_unit("us"), iso.dt.cast_time_unit("us")).alias("ts")
+
+
 _GID_GUID = r"^(?:[0-9a-fA-F]{1,4}:){4}((?:[0-9a-fA-F]{1,4}:){3}[0-9a-fA-F]{1,4})$"
 
 
@@ -181,10 +205,12 @@ class SysfsSource:
         self._info: list[pl.DataFrame] = []  # state, rate, gid and device identity lines
         self._ports: list[pl.DataFrame] = []  # ports seen, with their first line
         self._error: str | None = None
+        self._stamp: datetime | None = None  # the time of the last `date` line, carried across batches
 
     def parse(self, batch: LineBatch) -> dict[str, pl.DataFrame]:
         """Events for every line; counter measurements for the lines before the first fault."""
         rows = _sysfs_fields(pl.DataFrame({"line_no": batch.line_numbers(), "line": batch.lines}))
+        rows = self._stamped(rows)
         events = rows.select("line_no", "host", pl.col("line").alias("message"), pl.lit(KIND).alias("source"))
         if self._error is not None:
             return {"events": events}
@@ -192,6 +218,15 @@ class SysfsSource:
         self._ports.append(rows.filter(pl.col("port").is_not_null()).group_by(_PORT_KEY).agg(pl.col("line_no").min()))
         self._info.append(rows.filter(pl.col("file").is_not_null()).select(list(_INFO)))
         return {"events": events, "measurements": self._counters(rows.filter(pl.col("counter").is_not_null()))}
+
+    def _stamped(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`ts` for every line: the last `date` line above it, else the file's modification time."""
+        stamps = rows.filter(pl.col("line").str.contains(_DATE_LINE)).select("line_no", _date_value(pl.col("line")))
+        rows = rows.join(stamps, on="line_no", how="left").with_columns(pl.col("ts").forward_fill())
+        rows = rows.with_columns(pl.col("ts").fill_null(pl.lit(self._stamp, dtype=pl.Datetime("us"))))
+        if stamps.height:
+            self._stamp = stamps["ts"].drop_nulls().last() or self._stamp
+        return rows.with_columns(pl.col("ts").fill_null(pl.lit(self.ctx.reference, dtype=pl.Datetime("us"))))
 
     def _cut_at_fault(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows before the first counter whose value is not a number (recorded as the file's fault)."""
@@ -222,7 +257,7 @@ class SysfsSource:
             name.alias("metric"),
             value.alias("value"),
             unit.alias("unit"),
-            pl.lit(self.ctx.reference).alias("ts"),
+            "ts",
             params.alias("params"),
             "line_no",
         )
@@ -261,7 +296,7 @@ class SysfsSource:
             .otherwise(key.replace_strict(codes, default=None, return_dtype=pl.Float64))
             .alias("value"),
             pl.when(is_rate).then(pl.lit(GBITPS)).otherwise(pl.lit(ENUM)).alias("unit"),
-            pl.lit(self.ctx.reference).alias("ts"),
+            "ts",
             pl.when(text.is_not_null() & (text != ""))
             .then(pl.struct(text.alias("text")).struct.json_encode())
             .alias("params"),
