@@ -28,16 +28,16 @@ demo: $(STAMP)
 	   ORDER BY f.host, list_position(['critical', 'error', 'warning'], f.severity), f.rule_id"
 
 test: $(STAMP)
-	$(BIN)/ruff check triage tests benchmarks examples
-	$(BIN)/ruff format --check triage tests benchmarks examples
+	$(BIN)/ruff check triage tests benchmarks examples datasets
+	$(BIN)/ruff format --check triage tests benchmarks examples datasets
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check triage tests benchmarks examples
+	$(BIN)/ruff check triage tests benchmarks examples datasets
 
 format: $(STAMP)
-	$(BIN)/ruff format triage tests benchmarks examples
-	$(BIN)/ruff check --fix triage tests benchmarks examples
+	$(BIN)/ruff format triage tests benchmarks examples datasets
+	$(BIN)/ruff check --fix triage tests benchmarks examples datasets
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py --mb 500
