@@ -85,7 +85,7 @@ def _node(host: str, n: int, seed: int, rng: random.Random) -> Node:
             netdev=f"ib{i}",
             node_guid=f"0xa088c203{guid:08x}",
             port_guid=f"0xa088c203{guid:08x}",
-            lid=100 + 8 * n + i,
+            lid=1 + (8 * n + i) % 0xBFFF,  # unicast LIDs stop at 0xBFFF: big fleets reuse them across subnets
         )
         for i, (bus, guid) in enumerate(zip(HCA_BUSES, node_guids, strict=True))
     ]

@@ -894,3 +894,34 @@ def test_ingest_inventory(tmp_path: Path, store: Store) -> None:
     assert pending.rows() == [("node017", "0000:19:00.0", 0.0, 39), ("node017", "0000:3b:00.0", 1.0, 79)]
     events = store.frame("SELECT count(*) AS n FROM events WHERE source = 'nvidia_smi'")
     assert events["n"][0] == Q_ECC.count("\n") + XML_V10.count("\n")
+
+
+LOST_GPU = b"""Unable to determine the device handle for GPU0000:2A:00.0: Unknown Error
+
+==============NVSMI LOG==============
+
+Timestamp                                 : Fri Nov 20 10:00:02 2026
+Driver Version                            : 550.54.15
+
+Attached GPUs                             : 3
+GPU 00000000:18:00.0
+    Serial Number                         : 1650104014249
+    Processes                             : None
+
+GPU 00000000:3A:00.0
+    Serial Number                         : 1650104015102
+    Processes                             : None
+"""
+
+
+def test_gpu_off_the_bus_is_named_and_every_gpu_keeps_its_pci_order_index() -> None:
+    parsed = parse_bytes(LOST_GPU, "nvidia-smi-q.txt")
+    assert parsed.error is None
+    assets = parsed.table("assets").select("device", "index", "serial", "line_no").sort("index")
+    assert assets.rows() == [
+        ("0000:18:00.0", 0, "1650104014249", 9),
+        ("0000:2a:00.0", 1, None, 1),
+        ("0000:3a:00.0", 2, "1650104015102", 13),
+    ]
+    lost = parsed.table("measurements").filter(pl.col("metric") == "gpu_unreachable")
+    assert lost.select("device", "value", "line_no").rows() == [("0000:2a:00.0", 1.0, 1)]

@@ -13,6 +13,7 @@ import sys
 import click
 
 from triage.cli import analyze, export, ingest, query, rules
+from triage.cli.eval import command as eval_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -31,6 +32,7 @@ cli.add_command(query.command)
 cli.add_command(export.command)
 cli.add_command(analyze.command)
 cli.add_command(rules.group)
+cli.add_command(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

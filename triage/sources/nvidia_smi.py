@@ -12,8 +12,11 @@ serial, board part number ("GPU Part Number" on drivers that print no "Board Par
 name (model), VBIOS (firmware) and driver. The index is the
 nvidia-smi enumeration order (0..n-1 in the order the dump lists the GPUs), which is what dcgmi,
 nccl-tests and nvbandwidth call GPU i. It is left empty when the dump lists fewer GPUs than
-"Attached GPUs" (a `-i` selection or an excerpt), where the position says nothing; the table and
-the CSV print the index themselves. The dumps do not name the host.
+"Attached GPUs" (a `-i` selection or an excerpt), where the position says nothing, unless the
+text names the missing ones (`Unable to determine the device handle for GPU0000:18:00.0: Unknown
+Error`, which nvidia-smi prints for a GPU off the bus): then every GPU, the unreachable ones too
+(asset with index and PCI address, `gpu_unreachable` = 1), is numbered in PCI order as nvidia-smi
+does. The table and the CSV print the index themselves. The dumps do not name the host.
 
 Measurements (test `nvidia_smi`, device = the PCI address, ts = the dump's Timestamp read in the
 file's time zone; "N/A", "Not Supported", "[N/A]" and the like are skipped):
@@ -91,6 +94,10 @@ KIND = "nvidia_smi"
 TEST = "nvidia_smi"
 
 _BANNER = re.compile(r"^=+NVSMI LOG=+\s*$")
+# What nvidia-smi prints (to stderr, first) for a GPU it lists as attached but cannot reach.
+_LOST_GPU = re.compile(
+    r"^Unable to determine the device handle for GPU\s*([0-9A-Fa-f]{1,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}(?:\.[0-7])?)"
+)
 _GPU_HEADER = re.compile(r"^GPU\s+([0-9A-Fa-f]{1,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}(?:\.[0-7])?)\s*$")
 _KEY_VALUE = re.compile(r"^(?P<key>[^:]+?)\s*(?::\s*(?P<value>.*?))?\s*$")
 _INDENTED_KEY = re.compile(r"^\s+\S[^:]*?\s:")
@@ -431,6 +438,7 @@ class Dump:
 
     header: dict[str, Field] = field(default_factory=dict)
     gpus: list[GpuBlock] = field(default_factory=list)
+    lost: list[tuple[str, int]] = field(default_factory=list)  # (bus id, line) of GPUs it could not reach
 
 
 # ---------------------------------------------------------------------------------------------- sniffing
@@ -476,6 +484,9 @@ def parse_query_text(lines: list[str], first_line_no: int = 1) -> tuple[Dump, bo
         line_no = first_line_no + offset
         if stripped in _EXCERPT:
             excerpt = True
+            continue
+        if m := _LOST_GPU.match(stripped):
+            dump.lost.append((m.group(1), line_no))
             continue
         if m := _GPU_HEADER.match(line):
             current = GpuBlock(m.group(1), line_no)
@@ -621,9 +632,8 @@ def emit_dump(dump: Dump, records: Records, timezone: str = "UTC") -> None:
     driver = _present(dump.header["driver_version"].value) if "driver_version" in dump.header else None
     stamp = dump.header.get("timestamp")
     ts = _stamp(stamp.value if stamp else None, timezone)
-    attached = _attached(dump)
-    index_known = attached is None or attached == len(dump.gpus)
-    for position, gpu in enumerate(dump.gpus):
+    indexes = _indexes(dump)
+    for gpu in dump.gpus:
         by_path: dict[str, Field] = {}
         for item in gpu.fields:
             by_path.setdefault("/".join(item.path), item)
@@ -636,10 +646,28 @@ def emit_dump(dump: Dump, records: Records, timezone: str = "UTC") -> None:
         identity = {name: _first_present(by_path, paths) for name, paths in _IDENTITY.items()}
         if "board_part_number" not in by_path:  # drivers before "Board Part Number" print the board's as the GPU's
             identity["part_number"] = _first_present(by_path, ("gpu_part_number",))
-        records.asset(
-            "gpu", bdf, gpu.line_no, index=position if index_known else None, pci_bdf=bdf, driver=driver, **identity
-        )
+        records.asset("gpu", bdf, gpu.line_no, index=indexes.get(bdf), pci_bdf=bdf, driver=driver, **identity)
         _emit_fields(bdf, by_path, gpu.fields, records, ts)
+    for bus_id, line_no in dump.lost:
+        bdf = normalize_bdf(bus_id)
+        if bdf is not None:
+            records.asset("gpu", bdf, line_no, index=indexes.get(bdf), pci_bdf=bdf, driver=driver)
+            records.measure(bdf, TEST, "gpu_unreachable", 1, FLAG, line_no, ts=ts)
+
+
+def _indexes(dump: Dump) -> dict[str, int]:
+    """GPU index by PCI address: nvidia-smi numbers the attached GPUs in PCI order, the unreachable ones too.
+
+    Empty when the dump lists fewer GPUs than it says are attached (a `-i` selection or an
+    excerpt) and does not name the missing ones: positions then say nothing.
+    """
+    listed = [normalize_bdf(gpu.bus_id) for gpu in dump.gpus] + [normalize_bdf(bus) for bus, _ in dump.lost]
+    attached = _attached(dump)
+    if None in listed or (attached is not None and attached != len(listed)):
+        return {}
+    if not dump.lost:
+        return {bdf: position for position, bdf in enumerate(listed) if bdf is not None}
+    return {bdf: position for position, bdf in enumerate(sorted(b for b in listed if b is not None))}
 
 
 def _first_present(by_path: dict[str, Field], paths: tuple[str, ...]) -> str | None:
