@@ -123,6 +123,15 @@ def test_duckdb_file_of_another_program_is_refused(db_path: Path) -> None:
     assert str(info.value) == f"{db_path}: not a triage database (tables without triage_meta)"
 
 
+def test_empty_duckdb_file_opened_read_only_is_not_a_triage_database(db_path: Path) -> None:
+    con = duckdb.connect(str(db_path))
+    con.execute("CREATE TABLE notes (text VARCHAR)")
+    con.close()
+    with pytest.raises(StoreError) as info:
+        Store.open(db_path, read_only=True)
+    assert str(info.value) == f"{db_path}: not a triage database (no triage tables in it)"
+
+
 def test_store_error_is_a_triage_error() -> None:
     assert issubclass(StoreError, TriageError)
 

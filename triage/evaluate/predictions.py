@@ -179,17 +179,11 @@ def _check_values(frame: pl.DataFrame, taxonomy: Taxonomy, where: str) -> None:
 
 def load_store(path: str | os.PathLike[str], taxonomy: Taxonomy | None = None) -> Predictions:
     """The diagnoses of a triage store (opened read-only) and every host of its `files` table."""
-    from triage.store import Store, StoreError
+    from triage.store import Store
 
     taxonomy = taxonomy or load_taxonomy()
     where = str(path)
-    try:
-        store = Store.open(where, read_only=True)
-    except StoreError as exc:
-        if "schema v0 " in str(exc):  # a DuckDB file without any triage table
-            raise TriageError(f"{where}: not a triage database (no triage tables in it)") from None
-        raise
-    with store:
+    with Store.open(where, read_only=True) as store:
         tables = set(store.frame("SELECT table_name FROM duckdb_tables()")["table_name"].to_list())
         for needed in ("diagnoses", "files"):
             if needed not in tables:

@@ -82,6 +82,8 @@ class Store:
             raise StoreError(
                 f"{self.path}: database schema v{version} is newer than this triage (v{SCHEMA_VERSION}); upgrade triage"
             )
+        if self.read_only and version == 0:
+            raise StoreError(f"{self.path}: not a triage database (no triage tables in it)")
         if self.read_only:
             raise StoreError(
                 f"{self.path}: database schema v{version} is older than v{SCHEMA_VERSION}; "
