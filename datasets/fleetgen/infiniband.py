@@ -114,8 +114,8 @@ def _grow(counters: Counters, rng: random.Random, volume: float, share: float) -
 
 
 def link_downs(node: Node) -> int:
-    """How often a bad cable's link went down during the run (2-4): the kernel log's carrier losses can match it."""
-    return node.rng("ib_cable_link_downs").randint(2, 4)
+    """How often a bad cable's link went down during the run (2-8; from 5 it is flapping): the kernel log matches it."""
+    return node.rng("ib_cable_link_downs").randint(2, 8)
 
 
 def _cable(after: Counters, rng: random.Random, downs: int) -> None:

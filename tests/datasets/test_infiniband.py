@@ -149,7 +149,7 @@ def test_ib_cable_deltas_on_its_port_exactly(host: int, hca: int) -> None:
     assert {device for device, _ in deltas} == {port}
     assert 1000 <= deltas[(port, "symbol_error")] <= 9000
     assert 5 <= deltas[(port, "link_error_recovery")] <= 20
-    assert deltas[(port, "link_downed")] == infiniband.link_downs(node) in (2, 3, 4)
+    assert deltas[(port, "link_downed")] == infiniband.link_downs(node) in range(2, 9)
     assert 20 <= deltas[(port, "port_rcv_errors")] <= 300
     assert states(parsed[AFTER])[port] == (4.0, 5.0, 400.0, '{"text":"4X NDR"}')
     runs = parsed[IBSTAT].table("test_runs")
