@@ -731,3 +731,41 @@ def test_ingest_end_to_end(store: Store, inputs: Path) -> None:
         "(SELECT count(*) FROM measurements m WHERE m.file_id = f.file_id) AS measurements FROM files f ORDER BY path"
     )
     assert per_file.rows() == [(ids["all_reduce_perf.log"], 21, 26), (ids["cut.log"], 17, 8)]
+
+
+ONE_NODE = b"""# nThread 1 nGpus 1 minBytes 8 maxBytes 16 step: 2(factor) warmup iters: 5 iters: 20 agg iters: 1 validation: 1 graph: 0
+#
+# Using devices
+#  Rank  0 Group  0 Pid  41211 on   node0006 device  0 [0000:18:00] NVIDIA H100 80GB HBM3
+#  Rank  1 Group  0 Pid  41212 on   node0006 device  1 [0000:2a:00] NVIDIA H100 80GB HBM3
+#
+#                                                              out-of-place                       in-place
+#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong
+#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)
+           8             2     float     sum      -1    11.20    0.00    0.00      0    10.90    0.00    0.00      0
+          16             4     float     sum      -1    11.30    0.00    0.00      0    11.00    0.00    0.00      0
+# Out of bounds values : 0 OK
+# Avg bus bandwidth    : 0.0012
+#
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(
+            ONE_NODE,
+            [("0000:18:00.0", 0, "NVIDIA H100 80GB HBM3"), ("0000:2a:00.0", 1, "NVIDIA H100 80GB HBM3")],
+            id="one-node-full-bus-ids",
+        ),
+        pytest.param(
+            ONE_NODE.replace(b"[0000:18:00]", b"[0x18]").replace(b"[0000:2a:00]", b"[0x2a]"), [], id="short-bus-ids"
+        ),
+        pytest.param(ONE_NODE.replace(b"on   node0006 device  1", b"on   node0007 device  0"), [], id="two-nodes"),
+    ],
+)
+def test_rank_lines_of_a_one_node_run_give_gpu_assets(data: bytes, expected: list[tuple]) -> None:
+    parsed = parse_bytes(data, "all_reduce_perf.log")
+    assert parsed.error is None
+    assets = parsed.table("assets")
+    assert (assets.select("device", "index", "model").rows() if assets.height else []) == expected

@@ -19,6 +19,10 @@ Layouts (`Sniffed.format`):
 The table columns are read from the column header of each run, so any mix of the columns above
 parses; rows are split into tokens and converted with polars over the run's whole row block.
 
+Assets: a run on one node with full bus ids in its rank lines (`device 3 [0000:5d:00]`) gives one
+GPU asset per rank (index, PCI address, model), so GPUs other tools name by index resolve even
+without an nvidia-smi inventory.
+
 test = `nccl_<collective>`: the collective is read from the content (`Collective test starting:`,
 a command line naming the binary), else from the file name, else inferred from the table (redop
 and root cells, size/count ratio and busbw/algbw factor as nccl-tests computes them); when still
@@ -234,6 +238,7 @@ class NcclTestsSource(DocumentSource):
     def __init__(self, ctx: ParseContext, fmt: str | None = None) -> None:
         super().__init__(ctx, fmt)
         self._row_frames: list[pl.DataFrame] = []
+        self._gpus_seen: set[str] = set()  # PCI addresses already given as assets (one per file)
 
     def finish(self) -> Fixups:
         """The document's rows, the result rows' measurements merged in."""
@@ -275,6 +280,7 @@ class NcclTestsSource(DocumentSource):
         run_id = records.run(
             None, test, status, run.first + 1, params=params, detail=detail, started=started, ended=ended
         )
+        _rank_assets(params, run.first + 1, records, self._gpus_seen)
         if outcome.rows.height:
             self._row_frames.append(_measurements(outcome.rows, layout, test, run_id))
         if outcome.bad_line is not None:
@@ -561,6 +567,24 @@ def _run_params(lines: list[str], block: pl.DataFrame, run: _Run) -> dict[str, A
     if tests_version.height:
         params["nccl_tests_version"] = tests_version["line"][0].split("version", 1)[1].split()[0]
     return params
+
+
+def _rank_assets(params: dict[str, Any], line_no: int, records: Records, seen: set[str]) -> None:
+    """GPU assets (index, PCI address, model) from the rank lines of a run on one node.
+
+    CUDA numbers a node's GPUs in PCI order, as nvidia-smi does, so `device N [0000:18:00]` ties
+    index N to that address: the ingest can then name `gpuN` rows of the host even when its
+    nvidia-smi dump lost a GPU. Runs across nodes give none: MPI's host names need not be the
+    bundle's. Short bus ids (`[0x18]`) give none either: they omit the PCI domain.
+    """
+    ranks = params.get("ranks") or []
+    if params.get("nodes") != 1:
+        return
+    for rank in ranks:
+        bdf = rank["bus_id"]
+        if bdf and ":" in bdf and bdf not in seen:
+            records.asset("gpu", bdf, line_no, index=rank["device"], pci_bdf=bdf, model=rank["model"] or None)
+            seen.add(bdf)
 
 
 def _status(
