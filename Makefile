@@ -18,14 +18,20 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB).wal
-	$(BIN)/triage ingest examples/fleet --db $(DEMO_DB)
+	$(BIN)/triage ingest datasets/sample-fleet/hosts --db $(DEMO_DB)
 	$(BIN)/triage analyze --db $(DEMO_DB)
-	$(BIN)/triage query --db $(DEMO_DB) \
-	  "SELECT f.host, f.device, a.serial, f.rule_id, f.severity, f.root_cause, f.action, f.count, \
-	          strftime(f.first_ts, '%Y-%m-%d %H:%M') AS first_utc \
-	   FROM findings f LEFT JOIN assets a ON a.host = f.host AND a.device = f.device \
-	   WHERE f.severity IN ('critical', 'error', 'warning') \
-	   ORDER BY f.host, list_position(['critical', 'error', 'warning'], f.severity), f.rule_id"
+	$(BIN)/triage query --db $(DEMO_DB) --limit 100 \
+	  "SELECT f.host, f.device, a.serial, f.rule_id, f.severity, f.root_cause, f.action, f.count \
+	   FROM findings f LEFT JOIN (SELECT host, device, any_value(serial) AS serial FROM assets \
+	                              WHERE serial IS NOT NULL GROUP BY ALL) a ON a.host = f.host AND a.device = f.device \
+	   WHERE f.severity IN ('critical', 'error') \
+	   ORDER BY f.host, list_position(['critical', 'error'], f.severity), f.rule_id"
+	$(BIN)/triage query --db $(DEMO_DB) --limit 100 \
+	  "SELECT host, test, status, count(*) AS runs, \
+	          CASE WHEN count(DISTINCT device) > 2 THEN count(DISTINCT device) || ' GPUs' \
+	               ELSE string_agg(DISTINCT coalesce(device, 'node'), ' ') END AS devices, \
+	          left(any_value(detail), 70) AS detail \
+	   FROM test_runs WHERE status <> 'pass' GROUP BY host, test, status ORDER BY host, test"
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples datasets
