@@ -48,6 +48,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py --mb 500
 	$(BIN)/python benchmarks/parsers.py
+	$(BIN)/python benchmarks/fleet.py --hosts 1000
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal .pytest_cache .ruff_cache
