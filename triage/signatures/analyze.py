@@ -51,7 +51,10 @@ def candidate_events(store: Store, keywords: list[str], hosts: list[str] | None 
     parts, scanned = [], 0
     for batch in store.batches(f"SELECT {columns} FROM events {where}", params):
         scanned += batch.height
-        parts.append(batch.filter(pl.col("message").str.contains_any(keywords)))
+        kept = batch.filter(pl.col("message").str.contains_any(keywords))
+        # A filtered string column still points into the whole batch's buffers: copy the few kept
+        # rows out, or every batch of the table stays in memory until the end.
+        parts.append(pl.from_arrow(kept.to_arrow(compat_level=pl.CompatLevel.oldest())))  # type: ignore[arg-type]
     if not parts:
         return pl.DataFrame(schema=engine.EVENT_SCHEMA), scanned
     return pl.concat(parts, how="vertical"), scanned
