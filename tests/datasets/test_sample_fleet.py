@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import polars as pl
@@ -125,3 +126,25 @@ def test_performance_node_is_slow_only_in_its_numbers(analyzed: Path) -> None:
     healthy_median = others.median()
     assert slow / healthy_median == pytest.approx(0.8, abs=0.05)
     assert findings["n"].item() == 0
+
+
+def test_a_report_that_repeats_the_truth_scores_perfectly(tmp_path: Path) -> None:
+    from triage.evaluate import evaluate
+
+    with open(SAMPLE / "truth.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    hosts: dict[str, list[dict[str, str | None]]] = {}
+    for r in rows:
+        diagnoses = hosts.setdefault(r["host"], [])
+        if r["root_cause"] != "none":
+            diagnoses.append({"device": r["device"] or None, "root_cause": r["root_cause"], "action": r["action"]})
+    report = {"schema": "triage.report/v1", "hosts": [{"host": h, "diagnoses": d} for h, d in hosts.items()]}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    result = evaluate(SAMPLE / "truth.csv", report=path)
+    assert (result.status_accuracy, result.macro_f1, result.missed_fault_rate, result.false_rma_rate) == (
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+    )
