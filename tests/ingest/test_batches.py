@@ -97,3 +97,37 @@ def test_gpus_named_by_rows_of_a_fleet_log_resolve_against_their_hosts_inventory
         ("node017", "0000:2a:00.0", "nhc_check_cuda_bw", "fail"),
         ("node018", None, "nhc", "pass"),
     ]
+
+
+def table_rows(store: Store) -> dict[str, list[tuple]]:
+    """Every table's rows without ingest times, in a stable order."""
+    out = {}
+    for table, order in [
+        ("files", "path"),
+        ("events", "file_id, line_no"),
+        ("measurements", "file_id, line_no, metric, device"),
+        ("test_runs", "run_id"),
+        ("assets", "file_id, line_no, device"),
+    ]:
+        columns = "* EXCLUDE (ingested_at)" if table == "files" else "*"
+        out[table] = store.frame(f"SELECT {columns} FROM {table} ORDER BY {order}").rows()
+    return out
+
+
+def test_worker_processes_read_the_same_rows_as_one_process(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        write(inputs / f"node{n:03d}" / "dmesg.log", DMESG)
+        write(inputs / f"node{n:03d}" / "nvidia-smi.txt", SMI)
+    write(inputs / "fleet-health.log", FLEET_HEALTH)
+    write(inputs / "node000" / "empty.log", b"")
+    results = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("TRIAGE_INGEST_WORKERS", workers)
+        monkeypatch.setattr(pipeline, "POOL_MIN_FILES", 1)
+        with Store.open(tmp_path / f"w{workers}.duckdb") as store:
+            summary = ingest(store, [str(inputs)])
+            results.append(([(f.path, f.status, f.error) for f in summary.files], table_rows(store)))
+    assert results[0] == results[1]
+    assert results[0][0][-1] == (str(inputs / "node005" / "nvidia-smi.txt"), "ok", None)

@@ -2,7 +2,8 @@
 
 A file lands whole or not at all. Small files (up to `SMALL_FILE_BYTES` on disk: test
 outputs, inventories, counter dumps) are parsed in memory and committed together, many per
-transaction, since a fleet has hundreds of thousands of them. A larger file is one
+transaction, since a fleet has hundreds of thousands of them; with many files they are
+parsed by worker processes while this one writes, results taken in the files' order. A larger file is one
 transaction up to `COMMIT_BYTES` of input, and beyond that is committed in chunks under a
 `files` row marked `loading`, whose rows a failure removes at once and the next read-write
 open of the store removes after a crash. A file that cannot be read gets a `files` row with
@@ -12,9 +13,14 @@ adds nothing.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import itertools
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +47,10 @@ SMALL_FILE_BYTES = 4 << 20
 # ... in transactions of up to this many files or this much input.
 BATCH_FILES = 500
 BATCH_BYTES = 64 << 20
+# With at least this many files, small files are read and parsed in worker processes (one per
+# core, `TRIAGE_INGEST_WORKERS` to choose), while this process writes to the store.
+POOL_MIN_FILES = 200
+POOL_LOOKAHEAD = 8  # files read ahead per worker
 
 
 @dataclass
@@ -158,8 +168,8 @@ def ingest(
             on_plan(files)
         batch = _Batch(store)
         try:
-            for file in files:
-                summary.files.append(_ingest_file(store, batch, file, options, progress))
+            for file, read in _reads(files, options, batch):
+                summary.files.append(_land(store, batch, file, read, options, progress))
                 if progress is not None:
                     progress(file, None)
         finally:
@@ -171,62 +181,128 @@ def ingest(
     return summary
 
 
-def _ingest_file(
-    store: Store, batch: _Batch, file: InputFile, options: IngestOptions, progress: Progress | None
-) -> FileResult:
+@dataclass
+class _Read:
+    """What reading one file gave before it meets the store; picklable, as it may come from a worker."""
+
+    host: str
+    sniffed: sources.Sniffed | None = None
+    error: str | None = None  # the file could not be read at all
+    digest: tuple[str, int] | None = None  # (sha256, size) of a path seen before, read instead of parsed
+    large: bool = False  # to be streamed into the store by the caller
+    tables: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # rows, in the order parsed
+    loaded: _Loaded | None = None
+    stats: LineStats = field(default_factory=LineStats)
+
+
+def _read(file: InputFile, options: IngestOptions, seen: bool) -> _Read:
+    """Sniff `file` and, when small, parse it into frames (no store involved); `seen`: hash it first instead."""
     host = file.host or file.name_host
     if file.error:
-        return batch.error(file, host, None, file.error)
+        return _Read(host, error=file.error)
     try:
         head = read_head(file, SNIFF_BYTES)
     except (OSError, EOFError, ValueError) as exc:
-        return batch.error(file, host, None, reason(exc))
+        return _Read(host, error=reason(exc))
     if not head:
-        return batch.error(file, host, None, "empty file")
+        return _Read(host, error="empty file")
     binary = _binary_reason(head)
     if binary:
-        return batch.error(file, host, None, binary)
+        return _Read(host, error=binary)
     sample = head.decode("utf-8", errors="replace").splitlines()[:SNIFF_LINES]
     sniffed = sources.sniff(sample, file.path)
     host = file.host or sniffed.host or file.name_host
-
     # A path ingested before is likely unchanged: hash it first and skip it without parsing.
     # Anything else is hashed while it is parsed (one read), and dropped if it turns out a copy.
-    if batch.has_path(host, file.path):
+    if seen:
         try:
-            digest, size = _digest(file)
+            return _Read(host, sniffed, digest=_digest(file))
         except (OSError, EOFError, ValueError) as exc:
-            return batch.error(file, host, sniffed.kind, reason(exc))
-        if batch.has_content(host, digest):
-            return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=size)
-
+            return _Read(host, sniffed, error=reason(exc))
+    if file.size > SMALL_FILE_BYTES:
+        return _Read(host, sniffed, large=True)
+    read = _Read(host, sniffed)
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
-    if file.size <= SMALL_FILE_BYTES:
-        return _ingest_small(batch, file, host, sniffed, ctx, progress)
-    batch.flush()
-    return _ingest_large(store, batch, file, host, sniffed, ctx, progress)
+    collected = _Collector()
+    try:
+        read.loaded = _parse(file, sniffed, ctx, read.stats, None, collected)
+    except (OSError, EOFError, ValueError, InputError) as exc:
+        return _Read(host, sniffed, error=_failure(exc, read.stats))
+    read.tables = collected.frames
+    return read
 
 
-def _ingest_small(
-    batch: _Batch,
-    file: InputFile,
-    host: str,
-    sniffed: sources.Sniffed,
-    ctx: sources.ParseContext,
-    progress: Progress | None,
+def _reads(files: list[InputFile], options: IngestOptions, batch: _Batch) -> Iterator[tuple[InputFile, _Read]]:
+    """Each file with what reading it gave, in order: read here, or by worker processes for many files."""
+
+    def seen(file: InputFile) -> bool:
+        return batch.has_path(file.host or file.name_host, file.path)
+
+    workers = _workers()
+    if workers < 2 or len(files) < POOL_MIN_FILES:
+        for file in files:
+            yield file, _read(file, options, seen(file))
+        return
+    # Workers are spawned, not forked: this process runs DuckDB's and polars' threads.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: collections.deque[tuple[InputFile, Future[_Read]]] = collections.deque()
+        upcoming = iter(files)
+        try:
+            for file in itertools.islice(upcoming, workers * POOL_LOOKAHEAD):
+                pending.append((file, pool.submit(_read, file, options, seen(file))))
+            while pending:
+                file, future = pending.popleft()
+                result = future.result()
+                for more in itertools.islice(upcoming, 1):
+                    pending.append((more, pool.submit(_read, more, options, seen(more))))
+                yield file, result
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def _workers() -> int:
+    """How many processes parse small files: `TRIAGE_INGEST_WORKERS`, else one per core."""
+    wanted = os.environ.get("TRIAGE_INGEST_WORKERS", "")
+    if wanted.strip().isdigit():
+        return int(wanted)
+    return os.cpu_count() or 1
+
+
+def _land(
+    store: Store, batch: _Batch, file: InputFile, read: _Read, options: IngestOptions, progress: Progress | None
 ) -> FileResult:
-    """Parse a small file in memory and queue its rows for the batch's next commit."""
-    stats = LineStats()
+    """Put what reading a file gave into the store (queued with other small files, or streamed when large)."""
+    kind = read.sniffed.kind if read.sniffed else None
+    if read.error is not None:
+        return batch.error(file, read.host, kind, read.error)
+    assert read.sniffed is not None
+    if read.digest is not None:
+        digest, size = read.digest
+        if batch.has_content(read.host, digest):
+            return FileResult(file.path, read.host, "unchanged", kind, bytes=size)
+        read = _read(file, options, seen=False)  # the path's content changed: read it whole
+        if read.error is not None or read.sniffed is None:
+            return batch.error(file, read.host, kind, read.error or "unreadable")
+    ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
+    if read.large:
+        batch.flush()
+        return _ingest_large(store, batch, file, read.host, read.sniffed, ctx, progress)
+    return _land_small(batch, file, read, progress)
+
+
+def _land_small(batch: _Batch, file: InputFile, read: _Read, progress: Progress | None) -> FileResult:
+    """Queue a small file's rows for the batch's next commit."""
+    host, sniffed, loaded, stats = read.host, read.sniffed, read.loaded, read.stats
+    assert sniffed is not None and loaded is not None
+    if progress is not None:
+        progress(file, stats.bytes)
+    if batch.has_content(host, loaded.digest):
+        return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
     file_id = batch.store.next_id("files", "file_id")
     rows = _RowWriter(batch.store, file_id, host)
-    try:
-        loaded = _parse(file, sniffed, ctx, stats, progress, rows)
-    except (OSError, EOFError, ValueError, InputError) as exc:
-        rows.discard()
-        return batch.error(file, host, sniffed.kind, _failure(exc, stats))
-    if batch.has_content(host, loaded.digest):
-        rows.discard()
-        return FileResult(file.path, host, "unchanged", sniffed.kind, bytes=stats.bytes)
+    for table, frame in read.tables:
+        rows.write({table: frame})
     status, error, notes = _outcome(loaded, stats)
     row = _files_row(file_id, file, host, sniffed, status, error)
     batch.add(row.with_columns(_content_columns(loaded.digest, stats, notes)), host, file.path, loaded, rows)
@@ -312,7 +388,7 @@ def _parse(
     ctx: sources.ParseContext,
     stats: LineStats,
     progress: Progress | None,
-    rows: _RowWriter,
+    rows: _RowWriter | _Collector,
     after_batch: Callable[[int], None] | None = None,
 ) -> _Loaded:
     """Read and parse `file`, handing its rows to `rows`; `after_batch(bytes read)` runs after each batch."""
@@ -341,6 +417,17 @@ class _Loaded:
     malformed: str | None  # the fault of a recognised but malformed file
     digest: str  # sha256 of the (decompressed) content
     fixups: sources.Fixups
+
+
+class _Collector:
+    """Keeps a parser's frames as they come, for a file read away from the store."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, pl.DataFrame]] = []
+
+    def write(self, tables: dict[str, pl.DataFrame]) -> None:
+        """Keep each non-empty frame."""
+        self.frames.extend((table, frame) for table, frame in tables.items() if frame.height)
 
 
 class _RowWriter:
