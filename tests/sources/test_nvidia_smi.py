@@ -595,9 +595,20 @@ def test_query_csv() -> None:
     ]
 
 
-def test_csv_row_with_missing_values_is_an_error() -> None:
-    parsed = parse_bytes((CSV + "2, 00000000:4C:00.0, 1650124047722\n").encode(), "gpus.csv")
-    assert parsed.error == "line 4: 3 values for 10 columns"
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        pytest.param("2, 00000000:4C:00.0, 1650124047722", "line 4: 3 values for 10 columns", id="missing-values"),
+        pytest.param(
+            "x, 00000000:4C:00.0, 1650124047722, GPU-1, NVIDIA H100 80GB HBM3, 33, 71.52 W, 1 MiB, Not Active, None",
+            "line 4: GPU index 'x' is not a number",
+            id="garbled-index",
+        ),
+    ],
+)
+def test_bad_csv_row_is_an_error_after_the_rows_before_it(row: str, error: str) -> None:
+    parsed = parse_bytes((CSV + row + "\n").encode(), "gpus.csv")
+    assert parsed.error == error
     assert parsed.table("assets").height == 2
 
 

@@ -910,7 +910,10 @@ def _csv_row(row: dict[str, str], line_no: int, records: Records) -> None:
     identity = {
         target: value for column, target in _CSV_IDENTITY.items() if (value := _present(row.get(column))) is not None
     }
-    index = int(identity.pop("index")) if identity.get("index", "").isdigit() else None
+    raw_index = identity.pop("index", None)
+    if raw_index is not None and not raw_index.isdigit():
+        raise Malformed(line_no, f"GPU index {raw_index!r} is not a number")
+    index = int(raw_index) if raw_index is not None else None
     bdf = normalize_bdf(identity.pop("pci_bdf", ""))
     device = bdf or (gpu_ref(index) if index is not None else None)
     if device is None:
