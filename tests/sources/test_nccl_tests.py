@@ -769,3 +769,10 @@ def test_rank_lines_of_a_one_node_run_give_gpu_assets(data: bytes, expected: lis
     assert parsed.error is None
     assets = parsed.table("assets")
     assert (assets.select("device", "index", "model").rows() if assets.height else []) == expected
+
+
+def test_garbled_column_header_is_an_error_naming_it() -> None:
+    data = ONE_NODE.replace(b"#wrong     time", b"#wrong     timt", 1)
+    parsed = parse_bytes(data, "all_reduce_perf.log")
+    assert parsed.error == "line 8: column header names algbw twice for the out-of-place results"
+    assert parsed.table("events").height == len(data.splitlines())

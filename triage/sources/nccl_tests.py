@@ -201,6 +201,8 @@ def _layout(header: str | None) -> _Layout:
         known = _TAIL_METRICS.get(label)
         placement = PLACEMENTS[min(timings, 2) - 1] if known and timings else None
         metric, unit = known if placement else (None, None)
+        if metric is not None and any((c.metric, c.placement) == (metric, placement) for c in tail):
+            raise ValueError(f"column header names {label} twice for the {placement.replace('_', '-')} results")
         tail.append(_Column(label, metric, unit, placement, 2 if label == "timestamp" else 1))
     return _Layout(descriptors, tuple(tail))
 
@@ -262,7 +264,10 @@ class NcclTestsSource(DocumentSource):
 
     def _read_run(self, frame: pl.DataFrame, lines: list[str], run: _Run, name_from: int, records: Records) -> None:
         block = frame.slice(run.start, run.end - run.start)
-        layout = _layout(lines[run.columns] if run.columns is not None else None)
+        try:
+            layout = _layout(lines[run.columns] if run.columns is not None else None)
+        except ValueError as exc:
+            raise Malformed(run.columns + 1 if run.columns is not None else None, str(exc)) from None
         after = run.columns if run.columns is not None else -1
         table = block.filter((pl.col("kind") == "row") & pl.col("i").is_between(after + 1, run.table_end, "left"))
         finished = run.oob is not None or run.avg is not None
