@@ -9,58 +9,10 @@ from __future__ import annotations
 
 import random
 
+from triage.sources.ib_names import MLX5_HW_COUNTERS as HW_COUNTERS
+from triage.sources.ib_names import SYSFS_COUNTERS as COUNTERS
+
 HCAS = [f"mlx5_{i}" for i in range(8)]
-COUNTERS = [
-    "VL15_dropped",
-    "excessive_buffer_overrun_errors",
-    "link_downed",
-    "link_error_recovery",
-    "local_link_integrity_errors",
-    "multicast_rcv_packets",
-    "multicast_xmit_packets",
-    "port_rcv_constraint_errors",
-    "port_rcv_data",
-    "port_rcv_errors",
-    "port_rcv_packets",
-    "port_rcv_remote_physical_errors",
-    "port_rcv_switch_relay_errors",
-    "port_xmit_constraint_errors",
-    "port_xmit_data",
-    "port_xmit_discards",
-    "port_xmit_packets",
-    "port_xmit_wait",
-    "symbol_error",
-    "unicast_rcv_packets",
-    "unicast_xmit_packets",
-]
-HW_COUNTERS = [
-    "duplicate_request",
-    "implied_nak_seq_err",
-    "lifespan",
-    "local_ack_timeout_err",
-    "out_of_buffer",
-    "out_of_sequence",
-    "packet_seq_err",
-    "req_cqe_error",
-    "req_cqe_flush_error",
-    "req_remote_access_errors",
-    "req_remote_invalid_request",
-    "resp_cqe_error",
-    "resp_cqe_flush_error",
-    "resp_local_length_error",
-    "resp_remote_access_errors",
-    "rnr_nak_retry_err",
-    "roce_adp_retrans",
-    "roce_adp_retrans_to",
-    "roce_slow_restart",
-    "roce_slow_restart_cnps",
-    "roce_slow_restart_trans",
-    "rx_atomic_requests",
-    "rx_dct_connect",
-    "rx_icrc_encapsulated",
-    "rx_read_requests",
-    "rx_write_requests",
-]
 TRAFFIC = {"data", "packets", "requests", "connect"}
 EXT_FIELDS = [
     "PortXmitData",

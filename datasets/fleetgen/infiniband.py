@@ -9,7 +9,7 @@ Layouts (one each):
 
 Fault kinds rendered:
   ib_cable     on the fault's port between the snapshots: symbol_error +1000..9000, link_error_recovery +5..20,
-               link_downed +2..4, port_rcv_errors +20..300, local_ack_timeout_err up; the port ends Active
+               link_downed +2..8, port_rcv_errors +20..300, local_ack_timeout_err up; the port ends Active
   hca_failure  the port is `1: DOWN` / `3: Disabled` at 10 Gb/sec (4X SDR) in the after snapshot and Down/Disabled
                in ibstat; its traffic stopped growing part way through the run
 Noise kinds rendered:
@@ -24,62 +24,13 @@ import random
 from datetime import datetime
 
 from fleetgen.model import Hca, Node
+from triage.sources.ib_names import MLX5_HW_COUNTERS as HW_COUNTERS
+from triage.sources.ib_names import SYSFS_COUNTERS as COUNTERS
 
 BOARD_ID, FW_VER, HCA_TYPE = "MT_0000000838", "28.39.1002", "MT4129"
 SM_LID = 1
 CAPABILITY_MASK = "0xa751e848"
 STATIC_COUNTER_SHARE = 0.08  # of nodes with one benign non-zero counter
-COUNTERS = (
-    "VL15_dropped",
-    "excessive_buffer_overrun_errors",
-    "link_downed",
-    "link_error_recovery",
-    "local_link_integrity_errors",
-    "multicast_rcv_packets",
-    "multicast_xmit_packets",
-    "port_rcv_constraint_errors",
-    "port_rcv_data",
-    "port_rcv_errors",
-    "port_rcv_packets",
-    "port_rcv_remote_physical_errors",
-    "port_rcv_switch_relay_errors",
-    "port_xmit_constraint_errors",
-    "port_xmit_data",
-    "port_xmit_discards",
-    "port_xmit_packets",
-    "port_xmit_wait",
-    "symbol_error",
-    "unicast_rcv_packets",
-    "unicast_xmit_packets",
-)
-HW_COUNTERS = (
-    "duplicate_request",
-    "implied_nak_seq_err",
-    "lifespan",
-    "local_ack_timeout_err",
-    "out_of_buffer",
-    "out_of_sequence",
-    "packet_seq_err",
-    "req_cqe_error",
-    "req_cqe_flush_error",
-    "req_remote_access_errors",
-    "req_remote_invalid_request",
-    "resp_cqe_error",
-    "resp_cqe_flush_error",
-    "resp_local_length_error",
-    "resp_remote_access_errors",
-    "rnr_nak_retry_err",
-    "roce_adp_retrans",
-    "roce_adp_retrans_to",
-    "roce_slow_restart",
-    "roce_slow_restart_cnps",
-    "roce_slow_restart_trans",
-    "rx_atomic_requests",
-    "rx_dct_connect",
-    "rx_icrc_encapsulated",
-    "rx_read_requests",
-    "rx_write_requests",
-)
 ACTIVE = ("4: ACTIVE", "5: LinkUp", "400 Gb/sec (4X NDR)")
 DOWN = ("1: DOWN", "3: Disabled", "10 Gb/sec (4X SDR)")
 

@@ -37,6 +37,38 @@ COUNTER_BITS: dict[str, int] = {
     "multicast_rcv_packets": 64,
 }
 
+# The files of a port's sysfs `counters/` folder (the PortCounters above) and, on mlx5 (ConnectX),
+# of its `hw_counters/` folder, as `ls` lists them.
+SYSFS_COUNTERS = tuple(sorted(COUNTER_BITS))
+MLX5_HW_COUNTERS = (
+    "duplicate_request",
+    "implied_nak_seq_err",
+    "lifespan",
+    "local_ack_timeout_err",
+    "out_of_buffer",
+    "out_of_sequence",
+    "packet_seq_err",
+    "req_cqe_error",
+    "req_cqe_flush_error",
+    "req_remote_access_errors",
+    "req_remote_invalid_request",
+    "resp_cqe_error",
+    "resp_cqe_flush_error",
+    "resp_local_length_error",
+    "resp_remote_access_errors",
+    "rnr_nak_retry_err",
+    "roce_adp_retrans",
+    "roce_adp_retrans_to",
+    "roce_slow_restart",
+    "roce_slow_restart_cnps",
+    "roce_slow_restart_trans",
+    "rx_atomic_requests",
+    "rx_dct_connect",
+    "rx_icrc_encapsulated",
+    "rx_read_requests",
+    "rx_write_requests",
+)
+
 # perfquery / ibqueryerrors / PortCounters attribute names -> sysfs names.
 TOOL_NAMES: dict[str, str] = {
     "SymbolErrorCounter": "symbol_error",
@@ -152,8 +184,11 @@ def _state(text: str, codes: dict[str, int]) -> int | None:
 
 __all__ = [
     "COUNTER_BITS",
+    "MLX5_HW_COUNTERS",
+    "NODE_EXPORTER_NAMES",
     "PHYS_STATES",
     "PORT_STATES",
+    "SYSFS_COUNTERS",
     "TOOL_NAMES",
     "counter_name",
     "phys_state",
