@@ -15,6 +15,7 @@ from datetime import datetime
 import polars as pl
 
 from triage.sources.base import Fixups, ParseContext, Sniffed
+from triage.sources.kernel_log import local_to_utc
 from triage.sources.lines import LineBatch
 
 KIND = "fabric_manager"
@@ -49,14 +50,8 @@ class FabricManagerSource:
             stamp=prefix.struct.field("1"), level=prefix.struct.field("2")
         )
         local = pl.col("stamp").str.replace_all(" +", " ").str.to_datetime("%b %d %Y %H:%M:%S", strict=False)
-        if self._ctx.timezone != "UTC":
-            local = (
-                local.dt.replace_time_zone(self._ctx.timezone, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone("UTC")
-                .dt.replace_time_zone(None)
-            )
         frame = frame.with_columns(
-            ts=local.dt.cast_time_unit("us"),
+            ts=local_to_utc(local, self._ctx.timezone).dt.cast_time_unit("us"),
             priority=pl.col("level").replace_strict(_PRIORITY, default=None, return_dtype=pl.Int8),
             message=pl.when(pl.col("stamp").is_not_null())
             .then(pl.col("line").str.replace(_PREFIX, ""))

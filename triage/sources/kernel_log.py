@@ -104,6 +104,17 @@ def sample_hostname(sample: list[str], fmt: str | None) -> str | None:
     return None if name in ("-", "localhost") else name
 
 
+def local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
+    """Naive wall-clock stamps read in `timezone`, as naive UTC (a time a DST change skips is null)."""
+    if timezone == "UTC":
+        return naive
+    return (
+        naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+    )
+
+
 @dataclass
 class ClockContext:
     """What the parser needs to know to turn stamps into UTC."""
@@ -353,13 +364,7 @@ class KernelLogParser:
         return out
 
     def _localize(self, naive: pl.Expr) -> pl.Expr:
-        if self.clock.timezone == "UTC":
-            return naive
-        return (
-            naive.dt.replace_time_zone(self.clock.timezone, ambiguous="earliest", non_existent="null")
-            .dt.convert_time_zone("UTC")
-            .dt.replace_time_zone(None)
-        )
+        return local_to_utc(naive, self.clock.timezone)
 
     def _iso(self, text: pl.Expr) -> pl.Expr:
         norm = text.str.replace(",", ".", literal=True).str.replace(r"Z$", "+00:00")

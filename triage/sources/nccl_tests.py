@@ -52,6 +52,7 @@ import polars as pl
 
 from triage.sources.base import Fixups, ParseContext, Sniffed
 from triage.sources.document import DocumentSource
+from triage.sources.kernel_log import local_to_utc
 from triage.sources.records import COUNT, GBPS, MICROSECONDS, PERCENT, Malformed, Records, normalize_bdf, table_frame
 
 KIND = "nccl_tests"
@@ -409,7 +410,8 @@ def _parse_rows(table: pl.DataFrame, layout: _Layout, timezone: str, cut_allowed
         cell = tok.list.get(position, null_on_oob=True)
         if column.label == "timestamp":
             stamp = pl.concat_str([cell, tok.list.get(position + 1, null_on_oob=True)], separator=" ")
-            exprs["ts"] = _utc(stamp.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False), timezone)
+            local = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
+            exprs["ts"] = local_to_utc(local, timezone).dt.cast_time_unit("us")
         elif column.metric:
             value = cell.cast(pl.Float64, strict=False)
             exprs[f"{column.metric}_{column.placement}"] = value
@@ -458,16 +460,6 @@ def _descriptors(columns: tuple[str, ...], n_desc: int) -> dict[str, pl.Expr]:
 
 def _empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"i": pl.Int64, "line_no": pl.Int64, "size": pl.Int64, "count": pl.Int64})
-
-
-def _utc(local: pl.Expr, timezone: str) -> pl.Expr:
-    if timezone != "UTC":
-        local = (
-            local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-            .dt.convert_time_zone("UTC")
-            .dt.replace_time_zone(None)
-        )
-    return local.dt.cast_time_unit("us")
 
 
 def _measurements(rows: pl.DataFrame, layout: _Layout, test: str, run_id: int) -> pl.DataFrame:
