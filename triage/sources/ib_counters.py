@@ -50,6 +50,7 @@ import polars as pl
 from triage.sources.base import Fixups, ParseContext, Parser, Sniffed
 from triage.sources.document import DocumentSource
 from triage.sources.ib_names import COUNTER_BITS, counter_name, phys_state, port_state, saturated
+from triage.sources.kernel_log import iso_to_utc
 from triage.sources.lines import LineBatch
 from triage.sources.records import COUNT, ENUM, GBITPS, Malformed, Records, table_frame
 
@@ -185,12 +186,7 @@ def _date_value(line: pl.Expr) -> pl.Expr:
     """The UTC time of a `_DATE_LINE` (naive)."""
     text = line.str.strip_chars()
     unix = text.str.replace_all(" +", " ").str.to_datetime("%a %b %d %H:%M:%S UTC %Y", strict=False)
-    iso = (
-        text.str.replace(",", ".")
-        .str.replace("Z$", "+00:00")
-        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
-        .dt.replace_time_zone(None)
-    )
+    iso = iso_to_utc(text)
     return pl.coalesce(unix.dt.cast_time_unit("us"), iso.dt.cast_time_unit("us")).alias("ts")
 
 

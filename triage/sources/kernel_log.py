@@ -115,6 +115,12 @@ def local_to_utc(naive: pl.Expr, timezone: str) -> pl.Expr:
     )
 
 
+def iso_to_utc(text: pl.Expr) -> pl.Expr:
+    """ISO 8601 stamps with an offset (`2026-11-20T03:12:09,498559+01:00`, `...Z`) as naive UTC; null otherwise."""
+    norm = text.str.replace(",", ".", literal=True).str.replace(r"Z$", "+00:00")
+    return norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC").dt.replace_time_zone(None)
+
+
 @dataclass
 class ClockContext:
     """What the parser needs to know to turn stamps into UTC."""
@@ -368,9 +374,8 @@ class KernelLogParser:
 
     def _iso(self, text: pl.Expr) -> pl.Expr:
         norm = text.str.replace(",", ".", literal=True).str.replace(r"Z$", "+00:00")
-        aware = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC").dt.replace_time_zone(None)
         naive = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False)
-        return pl.coalesce(aware, self._localize(naive))
+        return pl.coalesce(iso_to_utc(text), self._localize(naive))
 
 
 _DMESG_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
