@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 
-from triage.errors import TriageError
 from triage.paths import default_rules_dir
 
 STATUSES = ("healthy", "suspect", "faulty")  # in increasing order of blame
@@ -44,18 +43,11 @@ def load_taxonomy(folder: str | Path | None = None) -> Taxonomy:
 
 @cache
 def _read_taxonomy(path: Path) -> Taxonomy:
-    import yaml
+    from triage.signatures.loader import read_taxonomy
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TriageError(f"{path}: cannot read the taxonomy: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise TriageError(f"{path}: invalid YAML in the taxonomy") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("root_cause"), list) or not data.get("action"):
-        raise TriageError(f"{path}: the taxonomy needs lists root_cause and action")
-    root_causes = tuple(str(v) for v in data["root_cause"] if str(v) != NONE)
-    actions = tuple(str(v) for v in data["action"])
+    values = read_taxonomy(path)
+    root_causes = tuple(v for v in values["root_cause"] if v != NONE)
+    actions = tuple(values["action"])
     if NONE not in actions:
         actions = (NONE, *actions)
     return Taxonomy(root_causes, actions)

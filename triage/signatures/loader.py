@@ -125,6 +125,15 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
         loader.dispose()
 
 
+def read_taxonomy(path: Path) -> dict[str, list[str]]:
+    """The value lists of a taxonomy.yaml (component, root_cause, action, severity); TriageError if it is broken."""
+    problems: list[str] = []
+    taxonomy = _load_taxonomy(path, problems)
+    if problems:
+        raise TriageError("; ".join(problems))
+    return taxonomy
+
+
 def _load_taxonomy(path: Path, problems: list[str]) -> dict[str, list[str]]:
     data = _read_yaml(path, problems) if path.is_file() else None
     if not isinstance(data, dict) or set(data) != set(TAXONOMY_FIELDS):
