@@ -462,12 +462,6 @@ class _RowWriter:
             if table != "events":
                 self.counts[table] = self.counts.get(table, 0) + frame.height
 
-    def discard(self) -> None:
-        """Forget the kept rows of a file that will not land."""
-        self.frames.clear()
-        self.counts.clear()
-        self.hosts.clear()
-
     def _run_ids(self, frame: pl.DataFrame) -> int:
         """The offset from the file's run ids (1, 2, ...) to ids unique in the store."""
         if self._run_base is None:
