@@ -281,9 +281,7 @@ def _land(
         digest, size = read.digest
         if batch.has_content(read.host, digest):
             return FileResult(file.path, read.host, "unchanged", kind, bytes=size)
-        read = _read(file, options, seen=False)  # the path's content changed: read it whole
-        if read.error is not None or read.sniffed is None:
-            return batch.error(file, read.host, kind, read.error or "unreadable")
+        return _land(store, batch, file, _read(file, options, seen=False), options, progress)  # content changed
     ctx = sources.ParseContext(file.path, file.mtime, options.timezone, options.boot_time)
     if read.large:
         batch.flush()
