@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -192,13 +193,15 @@ class Records:
 
 def table_frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows (dicts with any subset of the table's columns) as a frame with the table's columns, less `file_id`."""
-    schema = pl.Schema(pl.from_arrow(TABLES[table].empty_table()).schema)  # type: ignore[union-attr]
-    columns = [name for name in schema if name != "file_id"]
-    return pl.DataFrame(
-        [{name: row.get(name) for name in columns} for row in rows],
-        schema={name: schema[name] for name in columns},
-        orient="row",
-    )
+    schema = _row_schema(table)
+    return pl.DataFrame([{name: row.get(name) for name in schema} for row in rows], schema=schema, orient="row")
+
+
+@cache
+def _row_schema(table: str) -> dict[str, pl.DataType]:
+    """The polars types of a table's columns, less `file_id`."""
+    schema = pl.from_arrow(TABLES[table].empty_table()).schema  # type: ignore[union-attr]
+    return {name: dtype for name, dtype in schema.items() if name != "file_id"}
 
 
 __all__ = [
