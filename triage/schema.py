@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TS = pa.timestamp("us")
 
@@ -118,6 +118,8 @@ TABLES: dict[str, pa.Schema] = {
         ("threshold", pa.float64(), "score threshold crossed"),
         ("cohort", pa.string(), "cohort compared against"),
         ("detail", pa.string(), "explanation"),
+        ("level", pa.string(), "monitor, investigate or drain: how far past its thresholds"),
+        ("evidence", EVIDENCE, "measurements or lines behind it as (file_id, line_no)"),
     ),
     "diagnoses": _table(
         ("diagnosis_id", pa.int64(), "unique id of the diagnosis"),

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from triage.cli import analyze, export, ingest, query, rules
+from triage.cli import analyze, anomalies, baseline, export, ingest, query, rules
 from triage.cli.eval import command as eval_command
 
 
@@ -31,6 +31,8 @@ cli.add_command(ingest.command)
 cli.add_command(query.command)
 cli.add_command(export.command)
 cli.add_command(analyze.command)
+cli.add_command(anomalies.command)
+cli.add_command(baseline.group)
 cli.add_command(rules.group)
 cli.add_command(eval_command)
 

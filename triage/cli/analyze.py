@@ -1,4 +1,4 @@
-"""`triage analyze`: run the rules over the store and write findings."""
+"""`triage analyze`: run the rules, then the anomaly detectors, over the store."""
 
 from __future__ import annotations
 
@@ -15,20 +15,40 @@ from triage.cli.rules import rules_option
 @db_option
 @rules_option
 @click.option("--host", "hosts", multiple=True, help="Only these hosts (repeatable; default: all).")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    metavar="FILE",
+    help="Also flag values worse than this baseline (from `triage baseline create`) by more than its tolerance.",
+)
+@click.option("--no-detectors", is_flag=True, help="Run the rules only; leave the anomalies as they are.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def command(db: str, rules_dir: str | None, hosts: tuple[str, ...], as_json: bool) -> None:
-    """Evaluate the rule signatures over every event and store the findings.
+def command(
+    db: str,
+    rules_dir: str | None,
+    hosts: tuple[str, ...],
+    baseline_file: str | None,
+    no_detectors: bool,
+    as_json: bool,
+) -> None:
+    """Evaluate the rule signatures, then the anomaly detectors, and store what they find.
 
-    Replaces the findings of the hosts analysed, so it can be run again after new
-    ingests or rule changes. GPU identities the driver logs (PCI address, UUID,
-    serial) are recorded in `assets`.
+    Rules write `findings`; detectors write `anomalies`: fleet outliers per cohort,
+    deviations from a baseline (with --baseline), counter rates between snapshots,
+    multivariate node outliers and rare kernel-message templates. Both are replaced
+    for the hosts analysed, so it can be run again after new ingests or rule changes.
+    Detectors compare each host with the whole store (cohorts are fleet-wide) even
+    with --host. GPU identities the driver logs are recorded in `assets`.
 
     \b
     Examples:
       triage analyze
+      triage analyze --baseline rules/baselines/h100-80gb-hbm3.yaml
       triage analyze --host node017 --json
-      triage query "SELECT host, device, rule_id, severity, count FROM findings ORDER BY severity"
+      triage anomalies --level drain
     """
+    from triage.detect import Detectors, detect
+    from triage.detect.baseline import load as load_baseline
     from triage.errors import TriageError
     from triage.signatures.analyze import analyze
     from triage.signatures.loader import load_rules
@@ -37,10 +57,16 @@ def command(db: str, rules_dir: str | None, hosts: tuple[str, ...], as_json: boo
     if db != ":memory:" and not Path(db).exists():
         raise TriageError(f"{db}: no triage database here (run `triage ingest` first)")
     pack = load_rules(rules_dir)
+    detectors = None if no_detectors else Detectors.load(rules_dir)
+    baseline = load_baseline(baseline_file) if baseline_file else None
     with Store.open(db) as store:
         summary = analyze(store, pack, list(hosts) or None)
+        found = detect(store, detectors, baseline, list(hosts) or None) if detectors else None
     if as_json:
-        click.echo(json.dumps(summary.as_dict(), indent=2))
+        out = summary.as_dict()
+        if found is not None:
+            out["anomalies"] = found.as_dict()
+        click.echo(json.dumps(out, indent=2))
         return
     severities = ", ".join(f"{n} {name}" for name, n in reversed(summary.by_severity.items()) if n)
     click.echo(
@@ -49,3 +75,13 @@ def command(db: str, rules_dir: str | None, hosts: tuple[str, ...], as_json: boo
         + (f" ({severities})" if severities else "")
         + (f", {summary.gpus_identified} GPU identities" if summary.gpus_identified else "")
     )
+    if found is None:
+        return
+    levels = ", ".join(f"{n} {name}" for name, n in reversed(found.by_level.items()) if n)
+    click.echo(
+        f"detectors: {found.anomalies} anomal{'y' if found.anomalies == 1 else 'ies'}"
+        + (f" ({levels})" if levels else "")
+        + f" on {found.hosts_flagged} host(s) in {sum(found.seconds.values()):.2f} s"
+    )
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)

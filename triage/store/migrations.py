@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from triage.schema import SCHEMA_VERSION, TABLES, create_table_sql
 
-UPGRADES: dict[int, list[str]] = {}
+UPGRADES: dict[int, list[str]] = {
+    1: [
+        "ALTER TABLE anomalies ADD COLUMN level VARCHAR",
+        "ALTER TABLE anomalies ADD COLUMN evidence STRUCT(file_id INTEGER, line_no BIGINT)[]",
+    ],
+}
 
 
 def create_statements() -> list[str]:

@@ -1,0 +1,111 @@
+"""Running every detector over the store and writing the `anomalies` table.
+
+Detectors are fleet-relative: cohorts, baselines and template rarity are computed over
+every host of the store, while `hosts` only limits whose anomalies are replaced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from triage.detect import anomalies
+from triage.detect.baseline import Baseline, detect_baseline
+from triage.detect.cohorts import OutlierSettings, watched
+from triage.detect.outliers import detect_outliers
+from triage.store import Store
+
+
+@dataclass
+class DetectSummary:
+    """What the detectors found, how long each took, and what they could not judge."""
+
+    anomalies: int = 0
+    by_detector: dict[str, int] = field(default_factory=dict)
+    by_level: dict[str, int] = field(default_factory=dict)
+    hosts_flagged: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready view, stable for scripts."""
+        return {
+            "anomalies": self.anomalies,
+            "by_detector": self.by_detector,
+            "by_level": self.by_level,
+            "hosts_flagged": self.hosts_flagged,
+            "seconds": {name: round(value, 3) for name, value in self.seconds.items()},
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Detectors:
+    """The settings of every detector, read once from `<rules>/detect/`."""
+
+    outliers: OutlierSettings
+
+    @classmethod
+    def load(cls, rules_dir: str | Path | None = None) -> Detectors:
+        """Settings from `<rules>/detect/*.yaml` (the shipped ones by default)."""
+        return cls(outliers=OutlierSettings.load(rules_dir))
+
+
+def find_anomalies(
+    store: Store,
+    detectors: Detectors,
+    baseline: Baseline | None = None,
+    hosts: list[str] | None = None,
+) -> tuple[pl.DataFrame, DetectSummary]:
+    """Run every detector; the anomaly rows (without ids) and a summary. Writes nothing."""
+    summary = DetectSummary()
+    parts: list[pl.DataFrame] = []
+
+    def timed(name: str, run: Callable[[], pl.DataFrame]) -> None:
+        started = time.perf_counter()
+        parts.append(run())
+        summary.seconds[name] = summary.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    started = time.perf_counter()
+    values = watched(store, detectors.outliers)
+    summary.seconds["measurements"] = time.perf_counter() - started
+
+    def outliers() -> pl.DataFrame:
+        found, notes = detect_outliers(values, detectors.outliers, hosts)
+        fallback = " (judged against the baseline only)" if baseline is not None else ""
+        summary.notes.extend(note + fallback for note in notes)
+        return found
+
+    timed("fleet_outlier", outliers)
+    if baseline is not None:
+        timed("baseline", lambda: detect_baseline(values, baseline, detectors.outliers, hosts))
+    found = pl.concat(parts, how="vertical") if parts else anomalies.empty()
+    found = found.sort("host", "device", "detector", "metric", nulls_last=True)
+    summary.anomalies = found.height
+    summary.by_detector = dict(sorted(found.group_by("detector").len().iter_rows())) if found.height else {}
+    levels = dict(found.group_by("level").len().iter_rows()) if found.height else {}
+    summary.by_level = {name: int(levels.get(name, 0)) for name in anomalies.LEVELS}
+    summary.hosts_flagged = found["host"].n_unique() if found.height else 0
+    return found, summary
+
+
+def detect(
+    store: Store,
+    detectors: Detectors | None = None,
+    baseline: Baseline | None = None,
+    hosts: list[str] | None = None,
+) -> DetectSummary:
+    """Run every detector and replace the anomalies of `hosts` (default: all) in the store."""
+    found, summary = find_anomalies(store, detectors or Detectors.load(), baseline, hosts)
+    scope, params = ("WHERE host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    with store.transaction():
+        store.execute(f"DELETE FROM anomalies {scope}", params)
+        if found.height:
+            top = store.frame("SELECT coalesce(max(anomaly_id), 0) AS top FROM anomalies")["top"].item()
+            ids = pl.int_range(top + 1, top + 1 + found.height, dtype=pl.Int64, eager=True).alias("anomaly_id")
+            store.append("anomalies", found.with_columns(ids))
+    return summary
