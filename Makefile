@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/triage ingest datasets/sample-fleet/hosts --db $(DEMO_DB)
-	$(BIN)/triage analyze --db $(DEMO_DB)
+	$(BIN)/triage analyze --db $(DEMO_DB) --baseline rules/baselines/h100-80gb-hbm3.yaml
 	$(BIN)/triage query --db $(DEMO_DB) --limit 100 \
 	  "SELECT f.host, f.device, a.serial, f.rule_id, f.severity, f.root_cause, f.action, f.count \
 	   FROM findings f LEFT JOIN (SELECT host, device, any_value(serial) AS serial FROM assets \
@@ -32,6 +32,7 @@ demo: $(STAMP)
 	               ELSE string_agg(DISTINCT coalesce(device, 'node'), ' ') END AS devices, \
 	          left(any_value(detail), 70) AS detail \
 	   FROM test_runs WHERE status <> 'pass' GROUP BY host, test, status ORDER BY host, test"
+	$(BIN)/triage anomalies --db $(DEMO_DB) --level investigate --limit 60
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples datasets
@@ -49,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py --mb 500
 	$(BIN)/python benchmarks/parsers.py
 	$(BIN)/python benchmarks/fleet.py --hosts 1000
+	$(BIN)/python benchmarks/detect.py --hosts 1000 --baseline rules/baselines/h100-80gb-hbm3.yaml
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal .pytest_cache .ruff_cache
