@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -77,6 +78,12 @@ def test_error_counters() -> None:
         ("gpu0", "nvlink_crc_data_errors", 7.0, "count", '{"link":1}', 9),
     ]
     assert parsed.table("measurements").height == 8
+
+
+def test_error_counters_are_dated_with_the_file_time() -> None:
+    mtime = datetime(2026, 11, 20, 3, 12, 9)
+    parsed = parse_bytes(ERRORS.encode(), "nvlink-e.txt", mtime)
+    assert parsed.table("measurements")["ts"].unique().to_list() == [mtime]
 
 
 def test_status_and_counters_in_one_file() -> None:

@@ -16,6 +16,7 @@ import polars as pl
 from triage.detect import anomalies
 from triage.detect.baseline import Baseline, detect_baseline
 from triage.detect.cohorts import OutlierSettings, watched
+from triage.detect.counters import CounterSettings, counter_deltas, detect_counters
 from triage.detect.outliers import detect_outliers
 from triage.store import Store
 
@@ -48,11 +49,12 @@ class Detectors:
     """The settings of every detector, read once from `<rules>/detect/`."""
 
     outliers: OutlierSettings
+    counters: CounterSettings
 
     @classmethod
     def load(cls, rules_dir: str | Path | None = None) -> Detectors:
         """Settings from `<rules>/detect/*.yaml` (the shipped ones by default)."""
-        return cls(outliers=OutlierSettings.load(rules_dir))
+        return cls(outliers=OutlierSettings.load(rules_dir), counters=CounterSettings.load(rules_dir))
 
 
 def find_anomalies(
@@ -83,6 +85,7 @@ def find_anomalies(
     timed("fleet_outlier", outliers)
     if baseline is not None:
         timed("baseline", lambda: detect_baseline(values, baseline, detectors.outliers, hosts))
+    timed("counter_rate", lambda: detect_counters(counter_deltas(store, hosts), detectors.counters))
     found = pl.concat(parts, how="vertical") if parts else anomalies.empty()
     found = found.sort("host", "device", "detector", "metric", nulls_last=True)
     summary.anomalies = found.height

@@ -13,7 +13,8 @@ Measurements (test `nvlink`, device = `gpu_ref(i)`, resolved to the PCI address 
   nvlink_active         bool   params {"link": N}
   nvlink_active_links   count  per GPU, the links the status listed as active (0 when NVML says
                                all links are inactive)
-  nvlink_<counter>      count  params {"link": N}; the counter name as printed, snake-cased:
+  nvlink_<counter>      count  params {"link": N}, ts = the file's modification time (the output has
+                               no clock); the counter name as printed, snake-cased:
                                nvlink_replay_errors, nvlink_recovery_errors, nvlink_crc_errors
                                (newer drivers), nvlink_crc_flit_errors, nvlink_crc_data_errors, ...
 No assets: the output names a GPU only by index and UUID. Link lines before any `GPU i:` line
@@ -23,6 +24,7 @@ cannot be attributed and make the file an error.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from triage.sources.base import ParseContext, Parser, Sniffed
 from triage.sources.document import DocumentSource
@@ -53,8 +55,12 @@ def sniff(sample: list[str], name: str) -> Sniffed | None:
     return None
 
 
-def read_nvlink(lines: list[str], records: Records) -> None:
-    """Add the link speeds, states and error counters of `nvidia-smi nvlink -s` / `-e` output."""
+def read_nvlink(lines: list[str], records: Records, ts: datetime | None = None) -> None:
+    """Add the link speeds, states and error counters of `nvidia-smi nvlink -s` / `-e` output.
+
+    The output carries no clock: the error counters are dated `ts` (the file's modification
+    time), so two snapshots of the same links can be told apart and ordered.
+    """
     gpu: int | None = None
     gpu_line = 0
     active: int | None = None  # active links of the current GPU, once a status line was seen
@@ -74,13 +80,13 @@ def read_nvlink(lines: list[str], records: Records) -> None:
         elif m := _LINK.match(line):
             if gpu is None:
                 raise Malformed(line_no, "link line before any 'GPU N:' line names its GPU")
-            state = _link(gpu, int(m.group(1)), m.group(2), line_no, records)
+            state = _link(gpu, int(m.group(1)), m.group(2), line_no, records, ts)
             if state is not None:
                 active = (active or 0) + state
     close()
 
 
-def _link(gpu: int, link: int, text: str, line_no: int, records: Records) -> int | None:
+def _link(gpu: int, link: int, text: str, line_no: int, records: Records, ts: datetime | None) -> int | None:
     """Record one `Link N: ...` line; 1 or 0 for an active or inactive status line, None for a counter."""
     device, params = gpu_ref(gpu), {"link": link}
     if speed := _SPEED.match(text):
@@ -92,7 +98,7 @@ def _link(gpu: int, link: int, text: str, line_no: int, records: Records) -> int
         return 0
     if counter := _COUNTER.match(text):
         metric = "nvlink_" + re.sub(r"[^a-z0-9]+", "_", counter.group(1).lower()).strip("_")
-        records.measure(device, TEST, metric, float(counter.group(2)), COUNT, line_no, params=params)
+        records.measure(device, TEST, metric, float(counter.group(2)), COUNT, line_no, params=params, ts=ts)
     return None
 
 
@@ -103,7 +109,7 @@ class NvlinkSource(DocumentSource):
 
     def read(self, lines: list[str], records: Records) -> None:
         """Add the output's link measurements; raise `Malformed` for links that name no GPU."""
-        read_nvlink(lines, records)
+        read_nvlink(lines, records, self.ctx.reference)
 
 
 def parser(sniffed: Sniffed, ctx: ParseContext) -> Parser:
