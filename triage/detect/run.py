@@ -18,6 +18,7 @@ from triage.detect.baseline import Baseline, detect_baseline
 from triage.detect.cohorts import OutlierSettings, watched
 from triage.detect.counters import CounterSettings, counter_deltas, detect_counters
 from triage.detect.outliers import detect_outliers
+from triage.detect.templates import TemplateSettings, detect_templates
 from triage.store import Store
 
 
@@ -50,11 +51,16 @@ class Detectors:
 
     outliers: OutlierSettings
     counters: CounterSettings
+    templates: TemplateSettings
 
     @classmethod
     def load(cls, rules_dir: str | Path | None = None) -> Detectors:
         """Settings from `<rules>/detect/*.yaml` (the shipped ones by default)."""
-        return cls(outliers=OutlierSettings.load(rules_dir), counters=CounterSettings.load(rules_dir))
+        return cls(
+            outliers=OutlierSettings.load(rules_dir),
+            counters=CounterSettings.load(rules_dir),
+            templates=TemplateSettings.load(rules_dir),
+        )
 
 
 def find_anomalies(
@@ -86,6 +92,14 @@ def find_anomalies(
     if baseline is not None:
         timed("baseline", lambda: detect_baseline(values, baseline, detectors.outliers, hosts))
     timed("counter_rate", lambda: detect_counters(counter_deltas(store, hosts), detectors.counters))
+
+    def templates() -> pl.DataFrame:
+        result = detect_templates(store, detectors.templates, hosts)
+        if result.note:
+            summary.notes.append(result.note)
+        return result.anomalies
+
+    timed("rare_template", templates)
     found = pl.concat(parts, how="vertical") if parts else anomalies.empty()
     found = found.sort("host", "device", "detector", "metric", nulls_last=True)
     summary.anomalies = found.height
