@@ -39,7 +39,7 @@ def masked(*messages: str) -> list[str]:
         ),
         pytest.param(
             "NVRM: Xid (PCI:0000:3a:00): 31, pid=21162, name=python3, channel 0x00000030, intr 00000000. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_8 faulted @ 0xabe0_9633a000. Fault is of type FAULT_PDE ACCESS_TYPE_VIRT_READ",
-            "NVRM: Xid (PCI:<pci>): <num>, pid=<pid>, name=<str>, channel <hex>, intr <num>. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_<num> faulted @ <hex>. Fault is of type FAULT_PDE ACCESS_TYPE_VIRT_READ",
+            "NVRM: Xid (PCI:<pci>): <num>, pid=<pid>, name=<str>, channel <hex>, intr <hex>. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_<num> faulted @ <hex>. Fault is of type FAULT_PDE ACCESS_TYPE_VIRT_READ",
             id="xid-31-mmu-fault",
         ),
         pytest.param(
@@ -93,7 +93,7 @@ def masked(*messages: str) -> list[str]:
         ),
         pytest.param(
             "pcieport 0000:27:01.0: device [8086:352a] error status/mask=00000001/00002000",
-            "pcieport <pci>: device [8086:352a] error status/mask=<num>/<num>",
+            "pcieport <pci>: device [8086:352a] error status/mask=<hex>/<hex>",
             id="aer-status-keeps-vendor-device",
         ),
         pytest.param("pcieport 0000:27:01.0:    [ 0] RxErr", "pcieport <pci>: [ <num>] RxErr", id="aer-bit"),
@@ -199,6 +199,11 @@ def test_mask_turns_kernel_lines_into_templates(line: str, template: str) -> Non
 @pytest.mark.parametrize(
     ("first", "second"),
     [
+        pytest.param(
+            "NVRM: Xid (PCI:0000:3a:00): 43, pid=17399, name=xhpl, Ch 0000001f",
+            "NVRM: Xid (PCI:0000:18:00): 43, pid=2211, name=python3, Ch 00000012",
+            id="xid-43-channel-hex-ending-in-a-letter",
+        ),
         pytest.param(
             "NVRM: Xid (PCI:0000:3b:00): 48, pid=1234, name=python3, An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at physAddr 0x60cd5a940 partition 0, subpartition 0.",
             "NVRM: Xid (PCI:0000:5d:00): 48, pid='<unknown>', name=<unknown>, An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at physAddr 0x1ee4f2100 partition 3, subpartition 1.",
@@ -553,7 +558,7 @@ SAMPLE_REPORTED = {
     ("node0006", "NVRM: GPU <pci>: GPU serial number is <num>."),
     ("node0007", "pcieport <pci>: AER: Corrected error received: <pci>"),
     ("node0007", "pcieport <pci>: AER: Multiple Corrected error received: <pci>"),
-    ("node0007", "pcieport <pci>: device [8086:352a] error status/mask=<num>/<num>"),
+    ("node0007", "pcieport <pci>: device [8086:352a] error status/mask=<hex>/<hex>"),
     ("node0007", "pcieport <pci>: [ <num>] BadTLP"),
     ("node0007", "pcieport <pci>: [ <num>] RxErr"),
     (

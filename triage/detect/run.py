@@ -17,6 +17,7 @@ from triage.detect import anomalies
 from triage.detect.baseline import Baseline, detect_baseline
 from triage.detect.cohorts import OutlierSettings, watched
 from triage.detect.counters import CounterSettings, counter_deltas, detect_counters
+from triage.detect.forest import ForestSettings, detect_forest, node_features
 from triage.detect.outliers import detect_outliers
 from triage.detect.templates import TemplateSettings, detect_templates
 from triage.store import Store
@@ -52,6 +53,7 @@ class Detectors:
     outliers: OutlierSettings
     counters: CounterSettings
     templates: TemplateSettings
+    forest: ForestSettings
 
     @classmethod
     def load(cls, rules_dir: str | Path | None = None) -> Detectors:
@@ -60,6 +62,7 @@ class Detectors:
             outliers=OutlierSettings.load(rules_dir),
             counters=CounterSettings.load(rules_dir),
             templates=TemplateSettings.load(rules_dir),
+            forest=ForestSettings.load(rules_dir),
         )
 
 
@@ -91,7 +94,20 @@ def find_anomalies(
     timed("fleet_outlier", outliers)
     if baseline is not None:
         timed("baseline", lambda: detect_baseline(values, baseline, detectors.outliers, hosts))
-    timed("counter_rate", lambda: detect_counters(counter_deltas(store, hosts), detectors.counters))
+    started = time.perf_counter()
+    deltas = counter_deltas(store)  # every host: the forest compares each node with the fleet
+    summary.seconds["counter_deltas"] = time.perf_counter() - started
+    in_scope = deltas.filter(pl.col("host").is_in(hosts)) if hosts else deltas
+    timed("counter_rate", lambda: detect_counters(in_scope, detectors.counters))
+
+    def forest() -> pl.DataFrame:
+        features = node_features(store, detectors.forest, counter_increases(deltas, detectors.counters))
+        result = detect_forest(features, detectors.forest, hosts)
+        if result.note:
+            summary.notes.append(result.note)
+        return result.anomalies
+
+    timed("isolation_forest", forest)
 
     def templates() -> pl.DataFrame:
         result = detect_templates(store, detectors.templates, hosts)
@@ -108,6 +124,27 @@ def find_anomalies(
     summary.by_level = {name: int(levels.get(name, 0)) for name in anomalies.LEVELS}
     summary.hosts_flagged = found["host"].n_unique() if found.height else 0
     return found, summary
+
+
+def counter_increases(deltas: pl.DataFrame, settings: CounterSettings) -> pl.DataFrame:
+    """Per host, how much its watched error counters rose between snapshots, one column per source.
+
+    Watched counters are those the counter settings hold thresholds for (not traffic counters);
+    a host with snapshots but no rise gets 0, a host without snapshots is absent.
+    """
+    watched_counters = pl.DataFrame(
+        {"source": [t.source for t in settings.thresholds], "counter": [t.counter for t in settings.thresholds]}
+    ).unique()
+    rises = deltas.join(watched_counters, on=["source", "counter"], how="inner")
+    if rises.is_empty():
+        return pl.DataFrame(schema={"host": pl.String})
+    return (
+        rises.group_by("host", "source")
+        .agg(pl.col("delta").clip(lower_bound=0).sum())
+        .pivot(on="source", index="host", values="delta")
+        .rename(lambda name: name if name == "host" else f"{name}_error_increase")
+        .sort("host")
+    )
 
 
 def detect(

@@ -82,6 +82,10 @@ MASKS: tuple[tuple[str, str, str], ...] = (
     ("hex", r"(?i)\b0x[0-9a-f_]+\b", "<hex>"),
     ("bytes", r"(?i)<?\b[0-9a-f]{2}\b>?(?: <?\b[0-9a-f]{2}\b>?){3,}", "<hex>"),
     ("number", r"#\d+", "#<num>"),
+    # Hex words that start with digits (channel ids `Ch 0000001f`): before the numbers take the digits
+    # and leave the letters as a unit.
+    # Zero-padded fixed-width words are hex whatever their digits (`Ch 00000012` and `Ch 0000001f`).
+    ("hex", r"(?i)\b\d[0-9a-f]*[a-f][0-9a-f]*\b|\b0[0-9a-f]{7,}\b", "<hex>"),
     # A number keeps the unit glued to it (64MB, 2.5Gb/s, 10ms); hex-like words fail the end boundary.
     ("number", r"\b\d+(?:\.\d+)*([A-Za-z]+)?\b", "<num>${1}"),
     ("hex", rf"(?i)\b{_HEX7}\b", "<hex>"),
