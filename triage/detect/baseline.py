@@ -199,7 +199,7 @@ def detect_baseline(
     if hits.is_empty():
         return anomalies.empty()
     worst = (
-        hits.sort("score", descending=True)
+        hits.sort("score", descending=True, maintain_order=True)
         .group_by("host", "device", "test", "metric", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("off_sets"))
     )

@@ -103,7 +103,7 @@ def detect_outliers(
         return anomalies.empty(), notes
     sets = values.group_by("host", "device", "test", "metric").agg(pl.len().alias("param_sets"))
     worst = (
-        hits.sort("z", descending=True)
+        hits.sort("z", descending=True, maintain_order=True)
         .group_by("host", "device", "test", "metric", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("off_sets"))
         .join(sets, on=["host", "device", "test", "metric"], how="left", nulls_equal=True)

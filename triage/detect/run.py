@@ -138,13 +138,14 @@ def counter_increases(deltas: pl.DataFrame, settings: CounterSettings) -> pl.Dat
     rises = deltas.join(watched_counters, on=["source", "counter"], how="inner")
     if rises.is_empty():
         return pl.DataFrame(schema={"host": pl.String})
-    return (
+    wide = (
         rises.group_by("host", "source")
         .agg(pl.col("delta").clip(lower_bound=0).sum())
+        .sort("host", "source")
         .pivot(on="source", index="host", values="delta")
-        .rename(lambda name: name if name == "host" else f"{name}_error_increase")
-        .sort("host")
     )
+    sources = sorted(name for name in wide.columns if name != "host")
+    return wide.select("host", *(pl.col(name).alias(f"{name}_error_increase") for name in sources)).sort("host")
 
 
 def detect(
