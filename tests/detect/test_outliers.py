@@ -141,7 +141,7 @@ def test_small_cohort_is_skipped_with_a_note(store: Store) -> None:
     measure(store, fleet([400, 400, 400, 340]))
     found, notes = run(store, settings(HPL))
     assert found.is_empty()
-    assert notes == ["hpl gflops: 1 cohort(s) under 8 members (largest 4) not judged"]
+    assert notes == ["1 cohort(s) under 8 members not judged (largest 4): hpl gflops"]
 
 
 def test_cohorts_split_by_gpu_model(store: Store) -> None:

@@ -102,7 +102,10 @@ def test_a_small_fleet_gets_notes_not_false_alarms(tmp_path: Path) -> None:
         analyze(store, load_rules())
         found, summary = find_anomalies(store, Detectors.load())
     assert found.is_empty()
-    assert summary.notes[0] == "hpl gflops: 1 cohort(s) under 8 members (largest 3) not judged"
+    assert summary.notes[0] == (
+        "24 cohort(s) under 8 members not judged (largest 3): hpl gflops, nccl_all_reduce avg_busbw, "
+        "nccl_all_reduce busbw, nvbandwidth device_to_device_memcpy_read_ce_sum and 5 more"
+    )
     assert summary.notes[-2:] == [
         "isolation forest skipped: 3 nodes with features, it needs at least 16",
         "rare templates not judged: 3 host(s) with kernel_log lines, fewer than the 10 needed (min_fleet)",

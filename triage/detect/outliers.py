@@ -166,14 +166,15 @@ def _rows(worst: pl.DataFrame, settings: OutlierSettings) -> pl.DataFrame:
     )
 
 
-def _small_cohort_notes(small: pl.DataFrame, settings: OutlierSettings) -> list[str]:
+def _small_cohort_notes(small: pl.DataFrame, settings: OutlierSettings, shown: int = 4) -> list[str]:
+    """One note naming the metrics whose cohorts were too small to judge (the first `shown` of them)."""
     if small.is_empty():
         return []
-    cohorts = small.group_by(cohort_keys(settings)).agg(pl.len().alias("n")).sort("test", "metric", "params")
-    by_metric = cohorts.group_by("test", "metric", maintain_order=True).agg(
-        pl.len().alias("cohorts"), pl.col("n").max()
-    )
+    cohorts = small.group_by(cohort_keys(settings)).agg(pl.len().alias("n"))
+    metrics = cohorts.group_by("test", "metric").agg(pl.len().alias("cohorts")).sort("test", "metric")
+    names = [f"{test} {metric}" for test, metric in metrics.select("test", "metric").iter_rows()]
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
     return [
-        f"{test} {metric}: {cohorts_n} cohort(s) under {settings.min_cohort} members (largest {n}) not judged"
-        for test, metric, cohorts_n, n in by_metric.iter_rows()
+        f"{cohorts.height} cohort(s) under {settings.min_cohort} members not judged "
+        f"(largest {cohorts['n'].max()}): {listed}"
     ]
