@@ -345,13 +345,13 @@ def test_the_shipped_settings_load() -> None:
         pytest.param(
             "random_state: 0\n",
             "random_state: -1\n",
-            ":3: random_state must be an integer >= 0, not -1",
+            ":3: random_state must be a whole number >= 0, not -1",
             id="negative-seed",
         ),
         pytest.param(
             "min_nodes: 16\n",
             "min_nodes: many\n",
-            ":4: min_nodes must be an integer >= 3, not 'many'",
+            ":4: min_nodes must be a whole number >= 3, not 'many'",
             id="text-number",
         ),
         pytest.param(

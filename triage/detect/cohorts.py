@@ -15,8 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from triage.detect.anomalies import LEVELS
-from triage.detect.settings import check_keys, line_of, number, read_settings
+from triage.detect.settings import check_keys, levels, line_of, number, read_settings
 from triage.errors import TriageError
 from triage.store import Store
 
@@ -74,8 +73,8 @@ class OutlierSettings:
     def from_dict(cls, data: dict[str, Any], where: str = "outliers.yaml") -> OutlierSettings:
         """Settings from a mapping; TriageError naming file and line on anything unknown or invalid."""
         check_keys(data, {"min_cohort", "levels", "cohort_by", "metrics", "tolerance", "baseline_levels"}, where)
-        thresholds = _levels(data, "levels", where)
-        baseline_levels = _levels(data, "baseline_levels", where) if "baseline_levels" in data else None
+        thresholds = levels(data, "levels", where)
+        baseline_levels = levels(data, "baseline_levels", where) if "baseline_levels" in data else None
         cohort_by = data.get("cohort_by", list(COHORT_ATTRIBUTES))
         if not isinstance(cohort_by, list) or any(a not in COHORT_ATTRIBUTES for a in cohort_by):
             raise TriageError(
@@ -92,17 +91,6 @@ class OutlierSettings:
             tolerance=number(data, "tolerance", where, default=0.05),
             **({"baseline_levels": baseline_levels} if baseline_levels else {}),
         )
-
-
-def _levels(data: dict[str, Any], key: str, where: str) -> dict[str, float]:
-    levels = data.get(key) or {}
-    if not isinstance(levels, dict) or not levels:
-        raise TriageError(f"{line_of(data, key, where)}: {key} must map {', '.join(LEVELS)} to thresholds")
-    check_keys(levels, set(LEVELS), where)
-    thresholds = {name: number(levels, name, where) for name in LEVELS if name in levels}
-    if list(thresholds.values()) != sorted(thresholds.values()):
-        raise TriageError(f"{line_of(data, key, where)}: {key} thresholds must rise from monitor to drain")
-    return thresholds
 
 
 def _spec(item: Any, where: str) -> MetricSpec:

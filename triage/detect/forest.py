@@ -26,7 +26,7 @@ import polars as pl
 from sklearn.ensemble import IsolationForest
 
 from triage.detect import anomalies
-from triage.detect.settings import check_keys, line_of, number, read_settings
+from triage.detect.settings import check_keys, integer, levels, line_of, number, read_settings
 from triage.errors import TriageError
 from triage.store import Store
 
@@ -113,14 +113,14 @@ class ForestSettings:
             raise TriageError(f"{line_of(data, 'combined_deviation', where)}: combined_deviation must be true or false")
         return cls(
             features=_features(data, where),
-            levels=_levels(data, where),
-            n_estimators=_integer(data, "n_estimators", where, 1),
-            max_samples=_integer(data, "max_samples", where, 2),
-            random_state=_integer(data, "random_state", where, 0),
-            min_nodes=_integer(data, "min_nodes", where, 3),
+            levels=levels(data, "levels", where),
+            n_estimators=integer(data, "n_estimators", where, minimum=1),
+            max_samples=integer(data, "max_samples", where, minimum=2),
+            random_state=integer(data, "random_state", where, minimum=0),
+            min_nodes=integer(data, "min_nodes", where, minimum=3),
             max_missing=_fraction(data, "max_missing", where),
             combined_deviation=combined,
-            drivers=_integer(data, "drivers", where, 1),
+            drivers=integer(data, "drivers", where, minimum=1),
             driver_min_z=number(data, "driver_min_z", where),
             extra_bad=_choice(data, "extra_bad", DIRECTIONS, where),
         )
@@ -147,13 +147,6 @@ def _required(data: dict[str, Any], key: str, where: str, at: str | None = None)
     return data[key]
 
 
-def _integer(data: dict[str, Any], key: str, where: str, minimum: int) -> int:
-    value = _required(data, key, where)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise TriageError(f"{line_of(data, key, where)}: {key} must be an integer >= {minimum}, not {value!r}")
-    return value
-
-
 def _fraction(data: dict[str, Any], key: str, where: str) -> float:
     value = number(data, key, where)
     if value > 1:
@@ -166,19 +159,6 @@ def _choice(data: dict[str, Any], key: str, allowed: Iterable[str], where: str, 
     if value not in allowed:
         raise TriageError(f"{line_of(data, key, where)}: {key} must be one of {', '.join(allowed)}, not {value!r}")
     return value
-
-
-def _levels(data: dict[str, Any], where: str) -> dict[str, float]:
-    raw = _required(data, "levels", where)
-    at = line_of(data, "levels", where)
-    if not isinstance(raw, dict) or not raw:
-        raise TriageError(f"{at}: levels must map {', '.join(anomalies.LEVELS)} to score thresholds")
-    check_keys(raw, set(anomalies.LEVELS), where)
-    levels = {name: number(raw, name, where) for name in anomalies.LEVELS if name in raw}
-    values = list(levels.values())
-    if values != sorted(values) or len(set(values)) != len(values):
-        raise TriageError(f"{at}: levels must rise from monitor to drain, not {levels}")
-    return levels
 
 
 def _features(data: dict[str, Any], where: str) -> tuple[Feature, ...]:

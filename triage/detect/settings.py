@@ -59,3 +59,39 @@ def number(data: dict[str, Any], key: str, where: str, default: float | None = N
     if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
         raise TriageError(f"{line_of(data, key, where)}: {key} must be a number >= {minimum}, not {value!r}")
     return float(value)
+
+
+def integer(
+    data: dict[str, Any], key: str, where: str, default: int | None = None, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """A whole-number setting within bounds (required when `default` is None); TriageError with file:line."""
+    if key not in data and default is None:
+        raise TriageError(f"{where}: setting {key!r} is missing")
+    value = data.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise TriageError(f"{line_of(data, key, where)}: {key} must be a whole number {bounds}, not {value!r}")
+    return value
+
+
+def levels(data: dict[str, Any], key: str, where: str) -> dict[str, float]:
+    """A mapping of level names (monitor, investigate, drain) to rising thresholds; TriageError with file:line."""
+    from triage.detect.anomalies import LEVELS
+
+    if key not in data:
+        raise TriageError(f"{where}: setting {key!r} is missing")
+    raw = data[key]
+    at = line_of(data, key, where)
+    if not isinstance(raw, dict) or not raw:
+        raise TriageError(f"{at}: {key} must map {', '.join(LEVELS)} to score thresholds")
+    check_keys(raw, set(LEVELS), where)
+    thresholds = {name: number(raw, name, where) for name in LEVELS if name in raw}
+    values = list(thresholds.values())
+    if values != sorted(values) or len(set(values)) != len(values):
+        raise TriageError(f"{at}: {key} must rise from monitor to drain, not {thresholds}")
+    return thresholds

@@ -37,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from triage.detect import anomalies
-from triage.detect.settings import check_keys, line_of, number, read_settings
+from triage.detect.settings import check_keys, integer, line_of, number, read_settings
 from triage.errors import TriageError
 from triage.store import Store
 
@@ -140,27 +140,14 @@ class TemplateSettings:
             )
         return cls(
             sources=_sources(data, where),
-            min_fleet=_integer(data, "min_fleet", where, default=10, minimum=2),
+            min_fleet=integer(data, "min_fleet", where, default=10, minimum=2),
             max_share=share,
-            top=_integer(data, "top", where, default=50, minimum=1),
-            max_priority=_integer(data, "max_priority", where, default=3, minimum=0, maximum=7),
+            top=integer(data, "top", where, default=50, minimum=1),
+            max_priority=integer(data, "max_priority", where, default=3, minimum=0, maximum=7),
             priority_weight=number(data, "priority_weight", where, default=1.0),
             trouble_words=_trouble_words(data, where),
             ignore=_ignore(data, where),
         )
-
-
-def _integer(data: dict[str, Any], key: str, where: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    value = data.get(key, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise TriageError(f"{line_of(data, key, where)}: {key} must be a whole number {bounds}, not {value!r}")
-    return value
 
 
 def _sources(data: dict[str, Any], where: str) -> tuple[str, ...]:
