@@ -6,7 +6,7 @@ import json
 
 import click
 
-from triage.cli.options import db_option
+from triage.cli.options import db_option, format_option, limit_option
 from triage.cli.output import print_table
 
 LEVELS = ("monitor", "investigate", "drain")
@@ -23,15 +23,8 @@ LEVELS = ("monitor", "investigate", "drain")
     show_default=True,
     help="Only anomalies at this level or above.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@format_option("table", "json", "csv")
+@limit_option
 def command(
     db: str, hosts: tuple[str, ...], detectors: tuple[str, ...], level: str, fmt: str, limit: int | None
 ) -> None:

@@ -6,22 +6,15 @@ import json
 
 import click
 
-from triage.cli.options import db_option
+from triage.cli.options import db_option, format_option, limit_option
 from triage.cli.output import print_table
 
 
 @click.command("query")
 @click.argument("sql")
 @db_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--limit", type=int, default=None, help="Print at most this many rows.")
+@format_option("table", "json", "csv")
+@limit_option
 def command(sql: str, db: str, fmt: str, limit: int | None) -> None:
     """Run read-only SQL (DuckDB dialect) against the store.
 
