@@ -109,7 +109,7 @@ def test_high_is_bad_mirrors_the_score(store: Store) -> None:
     found, _ = run(store, settings(MetricSpec("nvidia_smi", "temperature_gpu", "high", min_delta=15)))
     assert found.select("host", "value", "baseline", "level").rows() == [("n10", 90.0, 41.0, "drain")]
     assert (
-        found["detail"][0] == "nvidia_smi temperature_gpu 90.0 C is 119.5% above the cohort median 41.0 (robust z 33.1)"
+        found["detail"][0] == "nvidia_smi temperature_gpu 90.0 C is 49.0 C above the cohort median 41.0 (robust z 33.1)"
     )
 
 

@@ -115,9 +115,13 @@ def how_far(expected: pl.Expr, what: str) -> pl.Expr:
     """Words for how far `value` is from `expected` ("12.5% below the cohort median 400")."""
     value, off = pl.col("value"), pl.col("off")
     direction = pl.when(pl.col("bad") == "low").then(pl.lit("below")).otherwise(pl.lit("above"))
+    # Metrics judged by an absolute floor only (temperatures, counts) read better in their unit than in %.
+    absolute = pl.col("min_change").is_null() & pl.col("min_delta").is_not_null()
     return (
         pl.when(expected == 0)
         .then(pl.format("{} {} {} {} 0", off.round(2), "unit", direction, pl.lit(what)))
+        .when(absolute)
+        .then(pl.format("{} {} {} {} {}", off.round(2), "unit", direction, pl.lit(what), expected.round(2)))
         .when((pl.col("bad") == "high") & (value >= 3 * expected.abs()))
         .then(pl.format("{}x {} {}", (value / expected).round(1), pl.lit(what), expected.round(2)))
         .otherwise(
