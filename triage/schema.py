@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TS = pa.timestamp("us")
 
@@ -134,6 +134,11 @@ TABLES: dict[str, pa.Schema] = {
         ("primary_finding", pa.string(), "rule or detector of the primary cause"),
         ("related", pa.list_(pa.string()), "other findings folded into this diagnosis"),
         ("evidence", EVIDENCE, "lines supporting the verdict"),
+        ("first_ts", TS, "first sign of the incident (UTC), when known"),
+        ("last_ts", TS, "last sign of the incident (UTC), when known"),
+        ("finding_ids", pa.list_(pa.int64()), "findings behind the verdict (primary first)"),
+        ("anomaly_ids", pa.list_(pa.int64()), "anomalies behind the verdict"),
+        ("run_ids", pa.list_(pa.int64()), "failed or errored test runs behind the verdict"),
     ),
 }
 

@@ -16,6 +16,13 @@ UPGRADES: dict[int, list[str]] = {
         "ALTER TABLE anomalies ADD COLUMN level VARCHAR",
         "ALTER TABLE anomalies ADD COLUMN evidence STRUCT(file_id INTEGER, line_no BIGINT)[]",
     ],
+    2: [
+        "ALTER TABLE diagnoses ADD COLUMN first_ts TIMESTAMP",
+        "ALTER TABLE diagnoses ADD COLUMN last_ts TIMESTAMP",
+        "ALTER TABLE diagnoses ADD COLUMN finding_ids BIGINT[]",
+        "ALTER TABLE diagnoses ADD COLUMN anomaly_ids BIGINT[]",
+        "ALTER TABLE diagnoses ADD COLUMN run_ids BIGINT[]",
+    ],
 }
 
 
