@@ -118,8 +118,9 @@ STATE_CHECKS: tuple[StateCheck, ...] = (
 )  # fmt: skip
 
 
-# (test prefix, failure-text fragment (lowercase) or "", meaning). First match wins. Runs with
-# status `error` (aborted, never judged the hardware) are symptoms whatever the test.
+# (test prefix, failure-text fragment (lowercase) or "", meaning). Entries with a fragment are tried
+# first, then DCGM's error category (JSON output), then the entries without one; first match wins.
+# Runs with status `error` (aborted, never judged the hardware) are symptoms whatever the test.
 TEST_MEANINGS: tuple[tuple[str, str, Meaning], ...] = (
     ("dcgm", "nvswitch", Meaning("nvswitch", "nvswitch", "investigate", "error")),
     ("dcgm", "detected xid", Meaning("gpu", "unknown", "investigate", "warning", SYMPTOM)),

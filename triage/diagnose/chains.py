@@ -277,7 +277,7 @@ def _compute(pool: Pool) -> list[Verdict]:
         if tests or (hpl_failed and count >= 3):
             evidence = tests + pool.take(lambda s: s in hpl_failed)
             action = "rma_gpu" if any(s["action"] == "rma_gpu" for s in evidence) else "rerun_test"
-            failed = ", ".join(sorted({s["ref"] for s in evidence}))
+            failed = ", ".join(sorted({s["ref"] for s in evidence or hpl_failed}))
             verdict = Verdict(
                 pool.host,
                 device,
@@ -286,11 +286,11 @@ def _compute(pool: Pool) -> list[Verdict]:
                 action,
                 "critical" if action == "rma_gpu" else "error",
                 f"{pool.name(device)} computes wrong results under stress: {xids} and failed {failed}",
-                strongest(evidence),
+                strongest(evidence or exceptions),
                 exceptions + evidence,
             )
         elif crashes or count < ESCALATE_COUNT:
-            action = "restart_app" if (crashes or count >= 3) else "none"
+            action = "restart_app" if count >= 3 else "none"
             crash = " with a crashed job" if crashes else ""
             verdict = Verdict(
                 pool.host,

@@ -280,13 +280,18 @@ def _anomaly_meaning(detector: str, metric: str, device_kind: str) -> Meaning:
 def _test_meaning(test: str, status: str, detail: str, params_json: str | None) -> Meaning:
     if status == "error":
         return Meaning("node", "unknown", "investigate", "warning", SYMPTOM)
+    text = detail.lower()
+    # what the failure text says beats DCGM's broad category (NaN results are HARDWARE_MEMORY to DCGM,
+    # a GPU that computes wrong answers to us); the category beats the test name alone
+    for prefix, fragment, meaning in TEST_MEANINGS:
+        if fragment and test.startswith(prefix) and fragment in text:
+            return meaning
     categories = json.loads(params_json).get("error_categories") if params_json else None
     if categories:
         meaning = category_meaning(categories[0])
         if meaning is not None:
             return meaning
-    text = detail.lower()
     for prefix, fragment, meaning in TEST_MEANINGS:
-        if test.startswith(prefix) and fragment in text:
+        if not fragment and test.startswith(prefix):
             return meaning
     raise AssertionError("TEST_MEANINGS ends with a catch-all")
