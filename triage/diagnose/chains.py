@@ -32,6 +32,7 @@ from triage.diagnose.verdict import (
     first,
     is_,
     severity_of,
+    signs_of,
     strongest,
     words,
 )
@@ -142,7 +143,8 @@ def _off_the_bus(pool: Pool) -> list[Verdict]:
         else:
             action = "rma_gpu" if still_lost else "reboot_node"
             aer = sorted({s["ref"] for s in signals if s["ref"].startswith("pcie-aer")})
-            cause = f" with {', '.join(aer)} on its root port" if aer else ""
+            surprise = " (Surprise Down)" if "pcie-aer-surprise-down" in aer else ""
+            cause = f" after fatal PCIe errors{surprise} on its root port" if aer else ""
             tail = " and stays lost to nvidia-smi and DCGM" if still_lost else ""
             verdict = Verdict(
                 pool.host,
@@ -212,8 +214,7 @@ def _infiniband(pool: Pool) -> list[Verdict]:
             strong = [s for s in signals if s["action"] == "replace_cable"]
             action = "replace_cable" if strong else "investigate"
             primary = strongest(strong or signals)
-            kinds = sorted({words(s) for s in signals if s["role"] == CAUSE})
-            summary = f"InfiniBand link {pool.name(device)} is unstable ({'; '.join(kinds)})" + (
+            summary = f"InfiniBand link {pool.name(device)} is unstable ({signs_of(signals)})" + (
                 ": replace the cable or transceiver" if strong else ""
             )
             verdict = Verdict(
@@ -325,7 +326,7 @@ def _pcie(pool: Pool) -> list[Verdict]:
     link = is_(root_cause="pcie")
     for device in pool.devices(lambda s: link(s) and s["role"] == CAUSE):
         signals = pool.take(lambda s, d=device: s["device"] == d and link(s))
-        signs = sorted({words(s) for s in signals if s["role"] == CAUSE})
+        signs = {words(s) for s in signals if s["role"] == CAUSE}
         narrow = any(s["action"] == "check_mechanicals" for s in signals)
         action = "check_mechanicals" if narrow or len(signs) >= 2 else "investigate"
         primary = first(signals, "pcie-link-downtrained-width", "pcie-link-downtrained-speed", "pcie-link-downtrained")
@@ -339,7 +340,7 @@ def _pcie(pool: Pool) -> list[Verdict]:
                 "pcie",
                 action,
                 severity_of(signals, action),
-                f"PCIe link of {pool.name(device)} degraded ({'; '.join(signs)}){tail}",
+                f"PCIe link of {pool.name(device)} degraded ({signs_of(signals)}){tail}",
                 primary,
                 signals,
             )
@@ -352,7 +353,7 @@ def _thermal(pool: Pool) -> list[Verdict]:
     hot = is_(root_cause="thermal_power")
     for device in pool.devices(lambda s: hot(s) and s["role"] == CAUSE):
         signals = pool.take(lambda s, d=device: s["device"] == d and hot(s))
-        signs = sorted({words(s) for s in signals if s["role"] == CAUSE})
+        signs = {words(s) for s in signals if s["role"] == CAUSE}
         action = "check_mechanicals" if len(signs) >= 2 or any(s["kind"] == "state" for s in signals) else "monitor"
         primary = strongest(signals)
         out.append(
@@ -363,7 +364,7 @@ def _thermal(pool: Pool) -> list[Verdict]:
                 "thermal_power",
                 action,
                 severity_of(signals, action),
-                f"{pool.name(device)} runs hot ({'; '.join(signs)}): check airflow, fans and heatsink seating",
+                f"{pool.name(device)} runs hot ({signs_of(signals)}): check airflow, fans and heatsink seating",
                 primary,
                 signals,
             )

@@ -151,3 +151,16 @@ _METRIC_WORDS = (
     ("link_downed", "link went down"),
     ("link_error_recovery", "link retraining"),
 )
+
+
+def signs_of(signals: list[Signal], most: int = 3) -> str:
+    """The distinct signs of trouble among `signals` for a sentence: log lines and states first, then
+    tests, then metrics; at most `most` named ("a; b; c and 4 more")."""
+    order = {"finding": 0, "state": 1, "test": 2, "anomaly": 3}
+    named: dict[str, None] = {}
+    for s in sorted(signals, key=lambda s: (order.get(s["kind"], 4), -SEVERITY_RANK[s["severity"]])):
+        if s["role"] == CAUSE:
+            named[words(s)] = None
+    signs = list(named)
+    more = len(signs) - most
+    return "; ".join(signs[:most]) + (f" and {more} more" if more > 0 else "")
