@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from triage.cli import analyze, anomalies, baseline, export, ingest, query, rules
+from triage.cli import analyze, anomalies, baseline, export, fleet, host, ingest, query, report, rma, rules, scan
 from triage.cli.eval import command as eval_command
 
 
@@ -34,6 +34,11 @@ cli.add_command(analyze.command)
 cli.add_command(anomalies.command)
 cli.add_command(baseline.group)
 cli.add_command(rules.group)
+cli.add_command(scan.command)
+cli.add_command(report.command)
+cli.add_command(rma.command)
+cli.add_command(fleet.command)
+cli.add_command(host.command)
 cli.add_command(eval_command)
 
 

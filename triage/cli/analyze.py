@@ -21,7 +21,9 @@ from triage.cli.rules import rules_option
     metavar="FILE",
     help="Also flag values worse than this baseline (from `triage baseline create`) by more than its tolerance.",
 )
-@click.option("--no-detectors", is_flag=True, help="Run the rules only; leave the anomalies as they are.")
+@click.option(
+    "--no-detectors", is_flag=True, help="Run the rules only; leave the anomalies and diagnoses as they are."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def command(
     db: str,
@@ -31,14 +33,16 @@ def command(
     no_detectors: bool,
     as_json: bool,
 ) -> None:
-    """Evaluate the rule signatures, then the anomaly detectors, and store what they find.
+    """Evaluate the rule signatures, then the anomaly detectors, then decide the verdicts.
 
     Rules write `findings`; detectors write `anomalies`: fleet outliers per cohort,
     deviations from a baseline (with --baseline), counter rates between snapshots,
-    multivariate node outliers and rare kernel-message templates. Both are replaced
-    for the hosts analysed, so it can be run again after new ingests or rule changes.
-    Detectors compare each host with the whole store (cohorts are fleet-wide) even
-    with --host. GPU identities the driver logs are recorded in `assets`.
+    multivariate node outliers and rare kernel-message templates; the diagnosis folds
+    both (and failed tests and device states) into one verdict per host and device in
+    `diagnoses`, read by `triage report`. All three are replaced for the hosts analysed,
+    so it can be run again after new ingests or rule changes. Detectors compare each
+    host with the whole store (cohorts are fleet-wide) even with --host. GPU identities
+    the driver logs are recorded in `assets`.
 
     \b
     Examples:
@@ -46,9 +50,11 @@ def command(
       triage analyze --baseline rules/baselines/h100-80gb-hbm3.yaml
       triage analyze --host node017 --json
       triage anomalies --level drain
+      triage report
     """
     from triage.detect import Detectors, detect
     from triage.detect.baseline import load as load_baseline
+    from triage.diagnose import diagnose
     from triage.errors import TriageError
     from triage.signatures.analyze import analyze
     from triage.signatures.loader import load_rules
@@ -62,10 +68,12 @@ def command(
     with Store.open(db) as store:
         summary = analyze(store, pack, list(hosts) or None)
         found = detect(store, detectors, baseline, list(hosts) or None) if detectors else None
+        verdicts = diagnose(store, list(hosts) or None, pack) if detectors else None
     if as_json:
         out = summary.as_dict()
-        if found is not None:
+        if found is not None and verdicts is not None:
             out["anomalies"] = found.as_dict()
+            out["diagnosis"] = verdicts.as_dict()
         click.echo(json.dumps(out, indent=2))
         return
     severities = ", ".join(f"{n} {name}" for name, n in reversed(summary.by_severity.items()) if n)
@@ -75,13 +83,18 @@ def command(
         + (f" ({severities})" if severities else "")
         + (f", {summary.gpus_identified} GPU identities" if summary.gpus_identified else "")
     )
-    if found is None:
+    if found is None or verdicts is None:
         return
     levels = ", ".join(f"{n} {name}" for name, n in reversed(found.by_level.items()) if n)
     click.echo(
         f"detectors: {found.anomalies} anomal{'y' if found.anomalies == 1 else 'ies'}"
         + (f" ({levels})" if levels else "")
         + f" on {found.hosts_flagged} host(s) in {sum(found.seconds.values()):.2f} s"
+    )
+    status = verdicts.by_status
+    click.echo(
+        f"diagnosis: {verdicts.diagnoses} verdict(s); hosts {status.get('faulty', 0)} faulty, "
+        f"{status.get('suspect', 0)} suspect, {status.get('healthy', 0)} healthy (`triage report` for the details)"
     )
     for note in found.notes:
         click.echo(f"note: {note}", err=True)
