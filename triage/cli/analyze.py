@@ -21,9 +21,7 @@ from triage.cli.rules import rules_option
     metavar="FILE",
     help="Also flag values worse than this baseline (from `triage baseline create`) by more than its tolerance.",
 )
-@click.option(
-    "--no-detectors", is_flag=True, help="Run the rules only; leave the anomalies and diagnoses as they are."
-)
+@click.option("--no-detectors", is_flag=True, help="Run the rules only; leave the anomalies and diagnoses as they are.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def command(
     db: str,
