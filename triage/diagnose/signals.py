@@ -167,11 +167,11 @@ def state_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     scope = f"{where} AND" if where else "WHERE"
     metrics = sorted({c.metric for c in STATE_CHECKS} | {c.other for c in STATE_CHECKS if c.other})
     latest = store.frame(
-        f"""SELECT host, device, test, metric, arg_max(value, coalesce(ts, TIMESTAMP '1970-01-01')) AS value,
-                   max(ts) AS ts, arg_max(file_id, coalesce(ts, TIMESTAMP '1970-01-01')) AS file_id,
-                   arg_max(line_no, coalesce(ts, TIMESTAMP '1970-01-01')) AS line_no
+        f"""SELECT host, device, test, metric, value, ts, file_id, line_no
             FROM measurements {scope} metric IN (SELECT unnest(?)) AND device IS NOT NULL
-            GROUP BY host, device, test, metric""",
+            QUALIFY row_number() OVER (
+                PARTITION BY host, device, test, metric ORDER BY ts DESC NULLS LAST, file_id DESC, line_no
+            ) = 1""",
         [*params, metrics],
     )
     if latest.is_empty():
