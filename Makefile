@@ -20,19 +20,10 @@ demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/triage ingest datasets/sample-fleet/hosts --db $(DEMO_DB)
 	$(BIN)/triage analyze --db $(DEMO_DB) --baseline rules/baselines/h100-80gb-hbm3.yaml
-	$(BIN)/triage query --db $(DEMO_DB) --limit 100 \
-	  "SELECT f.host, f.device, a.serial, f.rule_id, f.severity, f.root_cause, f.action, f.count \
-	   FROM findings f LEFT JOIN (SELECT host, device, any_value(serial) AS serial FROM assets \
-	                              WHERE serial IS NOT NULL GROUP BY ALL) a ON a.host = f.host AND a.device = f.device \
-	   WHERE f.severity IN ('critical', 'error') \
-	   ORDER BY f.host, list_position(['critical', 'error'], f.severity), f.rule_id"
-	$(BIN)/triage query --db $(DEMO_DB) --limit 100 \
-	  "SELECT host, test, status, count(*) AS runs, \
-	          CASE WHEN count(DISTINCT device) > 2 THEN count(DISTINCT device) || ' GPUs' \
-	               ELSE string_agg(DISTINCT coalesce(device, 'node'), ' ') END AS devices, \
-	          left(any_value(detail), 70) AS detail \
-	   FROM test_runs WHERE status <> 'pass' GROUP BY host, test, status ORDER BY host, test"
-	$(BIN)/triage anomalies --db $(DEMO_DB) --level investigate --limit 60
+	$(BIN)/triage fleet --db $(DEMO_DB)
+	$(BIN)/triage report --db $(DEMO_DB) --format csv -o demo-rma.csv
+	$(BIN)/triage report --db $(DEMO_DB) --format md -o demo-report.md
+	@echo "next: $(BIN)/triage host node0006 --db $(DEMO_DB); $(BIN)/triage rma --db $(DEMO_DB); less demo-report.md"
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples datasets
@@ -51,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/parsers.py
 	$(BIN)/python benchmarks/fleet.py --hosts 1000
 	$(BIN)/python benchmarks/detect.py --hosts 1000 --baseline rules/baselines/h100-80gb-hbm3.yaml
+	$(BIN)/python benchmarks/verdicts.py --hosts 1000
+	$(BIN)/python benchmarks/verdicts.py --scan-mb 50
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal demo-report.md demo-rma.csv .pytest_cache .ruff_cache

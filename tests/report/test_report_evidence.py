@@ -108,3 +108,26 @@ def test_the_diagnosis_own_lines_fill_in_without_repeating(store: Store) -> None
     ]
     assert items[4] == {"kind": "log", "rule": None, "ts": "2026-11-16T12:00:17Z", "file": "h/kern.log",
                         "line_no": 18, "text": "line 18"}  # fmt: skip
+
+
+def test_a_line_two_findings_matched_is_shown_once(store: Store) -> None:
+    store.append("files", pl.DataFrame({"file_id": [1], "path": ["h/kern.log"], "host": ["h"]}))
+    store.append(
+        "events", pl.DataFrame({"host": ["h"], "file_id": [1], "line_no": [5], "message": ["ib2: Lost carrier"]})
+    )
+    line = [{"file_id": 1, "line_no": 5}]
+    store.append(
+        "findings",
+        pl.DataFrame(
+            [{"finding_id": 1, "host": "h", "rule_id": "ib-link-down", "evidence": line},
+             {"finding_id": 2, "host": "h", "rule_id": "ib-link-flapping", "evidence": line}],
+            schema_overrides={"evidence": EVIDENCE},
+        ),
+    )  # fmt: skip
+    store.append(
+        "diagnoses",
+        pl.DataFrame([{"diagnosis_id": 1, "host": "h", "primary_finding": "ib-link-flapping", "related": [],
+                       "finding_ids": [1, 2], "anomaly_ids": [], "run_ids": []}], schema_overrides=LIST_COLUMNS),
+    )  # fmt: skip
+    items = evidence_items(evidence_frame(store))[1]
+    assert [(i["rule"], i["line_no"], i["text"]) for i in items] == [("ib-link-flapping", 5, "ib2: Lost carrier")]

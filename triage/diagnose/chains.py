@@ -23,7 +23,7 @@ moves the action from a reset to an RMA.
 
 from __future__ import annotations
 
-from triage.diagnose.catalog import CAUSE
+from triage.diagnose.catalog import CAUSE, SYMPTOM
 from triage.diagnose.verdict import (
     SEVERITY_RANK,
     Pool,
@@ -202,7 +202,7 @@ def _infiniband(pool: Pool) -> list[Verdict]:
     out = []
     network = is_(root_cause=("infiniband_link", "infiniband_hca"))
     for device in pool.devices(lambda s: network(s) and s["role"] == CAUSE):
-        signals = pool.take(lambda s, d=device: s["device"] == d and (network(s) or s["role"] != CAUSE))
+        signals = pool.take(lambda s, d=device: s["device"] == d and (network(s) or s["role"] == SYMPTOM))
         hca = [s for s in signals if s["root_cause"] == "infiniband_hca" and s["role"] == CAUSE]
         if hca:
             hardware = any(s["action"] == "rma_hca" for s in hca)

@@ -97,8 +97,14 @@ def evidence_frame(
                 WHERE o.diagnosis_id = i.diagnosis_id AND o.source IS NOT NULL
                   AND o.file_id = i.file_id AND o.line_no = i.line_no)
         ),
-        capped AS (
+        single AS (  -- a line two findings matched (`ib-link-down` and `ib-link-flapping`) is shown once
             SELECT * FROM kept
+            QUALIFY kind <> 'log' OR file_id IS NULL OR row_number() OVER (
+                PARTITION BY diagnosis_id, kind, file_id, line_no ORDER BY "primary" DESC, source NULLS LAST, item
+            ) = 1
+        ),
+        capped AS (
+            SELECT * FROM single
             QUALIFY row_number() OVER (PARTITION BY diagnosis_id, item ORDER BY ts NULLS LAST, file_id, line_no)
                     <= {int(per_source)}
         )
