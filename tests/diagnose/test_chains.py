@@ -31,6 +31,7 @@ KNOWN = {
     "sxid-20034": ("finding", "nvswitch", "nvswitch", "reboot_node", "error", "cause", "SXid 20034 LTSSM Fault Up"),
     "pcie-aer-surprise-down": ("finding", "node", "pcie", "check_mechanicals", "critical", "cause", "Surprise Down"),
     "pcie-link-downtrained-width": ("finding", "node", "pcie", "check_mechanicals", "warning", "cause", "x8 link"),
+    "pcie-aer-corrected": ("finding", "node", "pcie", "monitor", "info", "context", "AER corrected error"),
     "ib-link-flapping": ("finding", "cable", "infiniband_link", "replace_cable", "error", "cause", "link flapping"),
     "nccl-ib-retry-exceeded": ("finding", "cable", "infiniband_link", "investigate", "error", "cause", "NCCL retries"),
     "mlx5-health-synd-hardware": ("finding", "hca", "infiniband_hca", "rma_hca", "critical", "cause", "HCA HW error"),
@@ -105,6 +106,27 @@ def verdicts(*signals: dict) -> list[tuple]:
             ],
             [(GPU2, "pcie", "check_mechanicals", "xid-79")],
             id="off-the-bus-after-link-degraded-is-pcie",
+        ),
+        pytest.param(
+            [
+                sig("pcie-aer-corrected", GPU2),
+                sig("pcie-aer-surprise-down", GPU2, minute=5),
+                sig("xid-79", GPU2, minute=6),
+            ],
+            [(GPU2, "gpu_hardware", "reboot_node", "xid-79")],
+            id="off-the-bus-after-one-corrected-error-is-still-the-gpu",
+        ),
+        pytest.param(
+            [
+                sig("xid-31", GPU, 4),
+                sig("xid-43", GPU, 4),
+                sig("gpu-library-crash"),
+                sig("xid-13", GPU2, 18),
+                sig("dcgm_diagnostic", GPU2),
+                sig("hpl"),
+            ],
+            [(GPU2, "gpu_hardware", "rma_gpu", "dcgm_diagnostic"), (GPU, "application", "restart_app", "xid-31")],
+            id="hpl-failure-belongs-to-the-gpu-dcgm-blames-not-the-crashed-job",
         ),
         pytest.param(
             [sig("sxid-20034", SWITCH, 2, fields='{"sxid_severity":"Fatal"}'), sig("xid-74", GPU), sig("xid-74", GPU2)],

@@ -119,7 +119,8 @@ def _off_the_bus(pool: Pool) -> list[Verdict]:
         degraded = [
             s
             for s in signals
-            if s["ref"].startswith(("pcie-link-downtrained", "pcie-aer-corrected"))
+            if s["role"] == CAUSE
+            and s["ref"].startswith(("pcie-link-downtrained", "pcie-aer-corrected-burst"))
             and (when is None or s["first_ts"] is None or s["first_ts"] < when)
         ]
         still_lost = any(s["ref"] == "nvidia_smi:gpu_unreachable" for s in signals) or any(
@@ -267,15 +268,20 @@ def _compute(pool: Pool) -> list[Verdict]:
     out = []
     crashes = [s for s in pool.signals if s["ref"] in CRASHES or "out of memory" in (s["text"] or "").lower()]
     hpl_failed = [s for s in pool.signals if s["kind"] == "test" and s["ref"] == "hpl" and s["role"] == CAUSE]
+
+    def failing(s: Signal) -> bool:
+        return s["kind"] == "test" and s["root_cause"] == "gpu_hardware" and s["device"] is not None
+
+    # a node-level HPL failure points at a GPU only when no GPU's own test already explains it
+    hpl_suspects = not any(failing(s) for s in pool.signals)
     for device in pool.devices(lambda s: s["ref"] in COMPUTE):
         exceptions = pool.take(lambda s, d=device: s["device"] == d and s["ref"] in COMPUTE)
         count = sum(s["count"] for s in exceptions)
-        tests = pool.take(
-            lambda s, d=device: s["device"] == d and s["kind"] == "test" and s["root_cause"] == "gpu_hardware"
-        )
+        tests = pool.take(lambda s, d=device: s["device"] == d and failing(s))
         xids = ", ".join(f"XID {s['ref'][4:]} x{s['count']}" for s in exceptions)
         primary = max(exceptions, key=lambda s: s["count"])
-        if tests or (hpl_failed and count >= 3):
+        graphics = any(s["ref"] == "xid-13" and s["count"] >= 3 for s in exceptions)
+        if tests or (hpl_failed and hpl_suspects and graphics and not crashes):
             evidence = tests + pool.take(lambda s: s in hpl_failed)
             action = "rma_gpu" if any(s["action"] == "rma_gpu" for s in evidence) else "rerun_test"
             failed = ", ".join(sorted({s["ref"] for s in evidence or hpl_failed}))
