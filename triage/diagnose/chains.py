@@ -329,9 +329,7 @@ def _compute(pool: Pool) -> list[Verdict]:
 
 def _pcie(pool: Pool) -> list[Verdict]:
     out = []
-    link = is_(root_cause="pcie")
-    for device in pool.devices(lambda s: link(s) and s["role"] == CAUSE):
-        signals = pool.take(lambda s, d=device: s["device"] == d and link(s))
+    for device, signals in pool.incidents("pcie"):
         signs = {words(s) for s in signals if s["role"] == CAUSE}
         narrow = any(s["action"] == "check_mechanicals" for s in signals)
         action = "check_mechanicals" if narrow or len(signs) >= 2 else "investigate"
@@ -356,9 +354,7 @@ def _pcie(pool: Pool) -> list[Verdict]:
 
 def _thermal(pool: Pool) -> list[Verdict]:
     out = []
-    hot = is_(root_cause="thermal_power")
-    for device in pool.devices(lambda s: hot(s) and s["role"] == CAUSE):
-        signals = pool.take(lambda s, d=device: s["device"] == d and hot(s))
+    for device, signals in pool.incidents("thermal_power"):
         signs = {words(s) for s in signals if s["role"] == CAUSE}
         action = "check_mechanicals" if len(signs) >= 2 or any(s["kind"] == "state" for s in signals) else "monitor"
         primary = strongest(signals)
@@ -380,9 +376,7 @@ def _thermal(pool: Pool) -> list[Verdict]:
 
 def _host_memory(pool: Pool) -> list[Verdict]:
     out = []
-    dimm = is_(root_cause="host_memory")
-    for device in pool.devices(lambda s: dimm(s) and s["role"] == CAUSE):
-        signals = pool.take(lambda s, d=device: s["device"] == d and dimm(s))
+    for device, signals in pool.incidents("host_memory"):
         primary = strongest(signals)
         verdict = Verdict(
             pool.host,

@@ -6,7 +6,7 @@ that no verdict has explained yet; chains `take` what they explain and build `Ve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,12 @@ class Pool:
             if s["device"] is not None and keep(s):
                 seen[s["device"]] = None
         return list(seen)
+
+    def incidents(self, root_cause: str) -> Iterator[tuple[str, list[Signal]]]:
+        """Per device with a cause of `root_cause`: the device and all its signals of that root cause, taken."""
+        member = is_(root_cause)
+        for device in self.devices(lambda s: member(s) and s["role"] == CAUSE):
+            yield device, self.take(lambda s, d=device: s["device"] == d and member(s))
 
     def name(self, device: str | None) -> str:
         """How a person names `device` in a sentence."""
