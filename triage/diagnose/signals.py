@@ -130,7 +130,7 @@ def anomaly_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFram
     return conform(out)
 
 
-def test_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
+def run_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """Test runs that failed or errored, their meaning from DCGM's category or `catalog.TEST_MEANINGS`."""
     where, params = _scope(hosts)
     scope = f"{where} AND" if where else "WHERE"
@@ -213,7 +213,7 @@ def collect(store: Store, pack: RulePack, hosts: list[str] | None = None) -> pl.
     parts = [
         finding_signals(store, rule_titles(pack), hosts),
         anomaly_signals(store, hosts),
-        test_signals(store, hosts),
+        run_signals(store, hosts),
         state_signals(store, hosts),
     ]
     return pl.concat(parts, how="vertical").sort("host", "device", "first_ts", "kind", "ref", nulls_last=True)
