@@ -45,12 +45,21 @@ def test_analyze_runs_the_detectors_and_reports_them(capsys: pytest.CaptureFixtu
     summary = json.loads(out)
     assert set(summary["anomalies"]) == {"anomalies", "by_detector", "by_level", "hosts_flagged", "seconds", "notes"}
     assert summary["anomalies"]["by_detector"]["fleet_outlier"] == 30
+    assert summary["diagnosis"] | {"seconds": 0} == {
+        "diagnoses": 20,
+        "by_status": {"healthy": 11, "suspect": 1, "faulty": 12},
+        "by_root_cause": {
+            "driver_firmware": 2, "gpu_hardware": 2, "gpu_memory": 2, "application": 1, "host_memory": 1,
+            "infiniband_hca": 1, "infiniband_link": 1, "nvswitch": 1, "pcie": 1, "performance": 1, "thermal_power": 1,
+        },
+        "seconds": 0,
+    }  # fmt: skip
 
 
 def test_no_detectors_leaves_anomalies_out(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     code, out, _ = call(capsys, "analyze", "--db", str(db), "--json", "--no-detectors")
     assert code == 0
-    assert "anomalies" not in json.loads(out)
+    assert set(json.loads(out)) & {"anomalies", "diagnosis"} == set()
 
 
 def test_anomalies_of_the_performance_node(capsys: pytest.CaptureFixture[str], db: Path) -> None:
