@@ -17,7 +17,7 @@ import polars as pl
 
 from triage.detect.settings import check_keys, levels, line_of, number, read_settings
 from triage.errors import TriageError
-from triage.store import Store
+from triage.store import Store, host_condition
 
 BAD = ("low", "high")
 # How a device's several readings of one metric become one value: the median of repeated runs,
@@ -150,16 +150,14 @@ def watched(store: Store, settings: OutlierSettings, hosts: list[str] | None = N
         params.extend(params_here)
     # The CASE and the WHERE both need the spec parameters, in that order.
     params = params + params
-    scope = ""
-    if hosts:
-        scope = "AND host IN (SELECT unnest(?))"
-        params.append(hosts)
+    scope, scope_params = host_condition(hosts or None)
+    params.extend(scope_params)
     sql = f"""
         WITH m AS (
             SELECT host, coalesce(device, '') AS device, test, metric, coalesce({_COHORT_PARAMS}, '') AS params, unit,
                    value, ts, file_id, line_no, CASE {" ".join(cases)} END AS spec
             FROM measurements
-            WHERE ({" OR ".join(conditions)}) AND value IS NOT NULL AND isfinite(value) {scope}
+            WHERE ({" OR ".join(conditions)}) AND value IS NOT NULL AND isfinite(value) AND {scope}
         ),
         agg AS (
             SELECT host, device, test, metric, params, spec, any_value(unit) AS unit,

@@ -34,7 +34,7 @@ from triage.detect.anomalies import LEVELS
 from triage.detect.settings import check_keys, line_of, read_settings
 from triage.errors import TriageError
 from triage.sources.ib_names import COUNTER_BITS
-from triage.store import Store
+from triage.store import Store, host_condition
 
 DETECTOR = "counter_rate"
 SOURCES = ("ib", "nvlink", "pcie")
@@ -233,9 +233,8 @@ def counter_deltas(store: Store, hosts: list[str] | None = None) -> pl.DataFrame
     both have the same time). Counters seen in one snapshot give no row; a value read twice at the same
     time is one snapshot. Rows are ordered by series, then time.
     """
-    scope = "" if hosts is None else "AND host IN (SELECT unnest(?::VARCHAR[]))"
-    params: list[Any] = [] if hosts is None else [hosts, hosts]
-    frame = store.frame(_deltas_sql(scope), params)
+    scope, params = host_condition(hosts)
+    frame = store.frame(_deltas_sql(scope), params * 2)
     return frame.with_columns(pl.col("evidence").cast(anomalies.EVIDENCE_TYPE))
 
 
@@ -250,7 +249,7 @@ def _sql_list(names: tuple[str, ...] | list[str]) -> str:
 
 
 def _deltas_sql(scope: str) -> str:
-    """The query of `counter_deltas`; `scope` restricts the hosts (one `?` parameter) or is empty."""
+    """The query of `counter_deltas`; `scope` is the condition on hosts (`host_condition`), used twice."""
     return f"""
 WITH raw AS (
     SELECT host, device,
@@ -261,7 +260,7 @@ WITH raw AS (
            ts, value, file_id, line_no,
            coalesce(json_extract_string(params, '$.saturated') = 'true', false) AS flagged
     FROM measurements
-    WHERE device IS NOT NULL AND value IS NOT NULL {scope}
+    WHERE device IS NOT NULL AND value IS NOT NULL AND {scope}
       AND ((test IN ({_sql_list(_IB_TESTS)}) AND unit IN ('count', '4B-words'))
         OR (test = 'node_exporter' AND unit = 'count' AND metric IN ({_sql_list(sorted(COUNTER_BITS))}))
         OR (test = 'nvlink' AND unit = 'count' AND starts_with(metric, 'nvlink_') AND ends_with(metric, '_errors'))
@@ -273,7 +272,7 @@ link_state AS (
            max(value) FILTER (WHERE metric = 'pcie_width_current') AS lanes,
            max(value) FILTER (WHERE metric = 'pcie_gen_current') AS gen
     FROM measurements
-    WHERE test = 'nvidia_smi' AND metric IN ('pcie_width_current', 'pcie_gen_current') {scope}
+    WHERE test = 'nvidia_smi' AND metric IN ('pcie_width_current', 'pcie_gen_current') AND {scope}
     GROUP BY host, device, file_id
 ),
 snapshots AS (

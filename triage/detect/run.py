@@ -20,7 +20,7 @@ from triage.detect.counters import CounterSettings, counter_deltas, detect_count
 from triage.detect.forest import ForestSettings, detect_forest, node_features
 from triage.detect.outliers import detect_outliers
 from triage.detect.templates import TemplateSettings, detect_templates
-from triage.store import Store
+from triage.store import Store, host_condition
 
 
 @dataclass
@@ -156,11 +156,8 @@ def detect(
 ) -> DetectSummary:
     """Run every detector and replace the anomalies of `hosts` (default: all) in the store."""
     found, summary = find_anomalies(store, detectors or Detectors.load(), baseline, hosts)
-    scope, params = ("WHERE host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    scope, params = host_condition(hosts or None)
     with store.transaction():
-        store.execute(f"DELETE FROM anomalies {scope}", params)
-        if found.height:
-            top = store.frame("SELECT coalesce(max(anomaly_id), 0) AS top FROM anomalies")["top"].item()
-            ids = pl.int_range(top + 1, top + 1 + found.height, dtype=pl.Int64, eager=True).alias("anomaly_id")
-            store.append("anomalies", found.with_columns(ids))
+        store.execute(f"DELETE FROM anomalies WHERE {scope}", params)
+        store.append_numbered("anomalies", found, "anomaly_id")
     return summary

@@ -20,7 +20,7 @@ from triage.diagnose.signals import collect
 from triage.evaluate.taxonomy import STATUSES, action_rank, status_from_rank
 from triage.signatures.loader import load_rules
 from triage.signatures.model import RulePack
-from triage.store import Store
+from triage.store import Store, host_condition
 
 MAX_EVIDENCE = 50  # lines kept per verdict (the report shows the first few)
 # Confidence by how many kinds of evidence agree (log lines, test results, device states, metrics).
@@ -88,19 +88,16 @@ def diagnose(store: Store, hosts: list[str] | None = None, pack: RulePack | None
     """Decide the verdicts of `hosts` (default: all) and replace their rows in `diagnoses`."""
     started = time.perf_counter()
     found = verdicts(store, pack, hosts)
-    scope, params = ("WHERE host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    scope, params = host_condition(hosts or None)
     with store.transaction():
-        store.execute(f"DELETE FROM diagnoses {scope}", params)
-        if found.height:
-            top = store.frame("SELECT coalesce(max(diagnosis_id), 0) AS top FROM diagnoses")["top"].item()
-            ids = pl.int_range(top + 1, top + 1 + found.height, dtype=pl.Int64, eager=True).alias("diagnosis_id")
-            store.append("diagnoses", found.with_columns(ids))
+        store.execute(f"DELETE FROM diagnoses WHERE {scope}", params)
+        store.append_numbered("diagnoses", found, "diagnosis_id")
     summary = DiagnoseSummary(diagnoses=found.height, seconds=time.perf_counter() - started)
     claims = found.filter(pl.col("action") != "none")
     summary.by_root_cause = dict(
         sorted(claims.group_by("root_cause").len().iter_rows(), key=lambda kv: (-kv[1], kv[0]))
     )
-    hosts_seen = store.frame(f"SELECT DISTINCT host FROM files {scope}", params)
+    hosts_seen = store.frame(f"SELECT DISTINCT host FROM files WHERE {scope}", params)
     status = (
         hosts_seen.join(
             found.group_by("host").agg(action_rank(pl.col("action")).max().alias("rank")), on="host", how="left"
@@ -116,10 +113,10 @@ def diagnose(store: Store, hosts: list[str] | None = None, pack: RulePack | None
 
 def device_names(store: Store, hosts: list[str] | None = None) -> dict[str, dict[str, str]]:
     """Per host, how a sentence names each known GPU: "GPU 3 (0000:5d:00.0)"."""
-    scope, params = ("AND host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    scope, params = host_condition(hosts or None)
     gpus = store.frame(
         f"""SELECT host, device, min("index") AS idx FROM assets
-            WHERE kind = 'gpu' AND "index" IS NOT NULL {scope} GROUP BY host, device""",
+            WHERE kind = 'gpu' AND "index" IS NOT NULL AND {scope} GROUP BY host, device""",
         params,
     )
     names: dict[str, dict[str, str]] = defaultdict(dict)

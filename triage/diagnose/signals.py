@@ -24,7 +24,7 @@ from triage.diagnose.catalog import (
     category_meaning,
 )
 from triage.signatures.model import RulePack
-from triage.store import Store
+from triage.store import Store, host_condition
 
 SCHEMA: dict[str, pl.DataType] = {
     "host": pl.String,
@@ -47,10 +47,6 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _scope(hosts: list[str] | None, column: str = "host") -> tuple[str, list[object]]:
-    return (f"WHERE {column} IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
-
-
 def rule_titles(pack: RulePack) -> dict[str, str]:
     """The title of every rule id a finding can carry (catalog rules: one per code, e.g. `xid-48`)."""
     titles = {rule.id: rule.title for rule in pack.rules}
@@ -63,10 +59,10 @@ def rule_titles(pack: RulePack) -> dict[str, str]:
 
 def finding_signals(store: Store, titles: dict[str, str], hosts: list[str] | None = None) -> pl.DataFrame:
     """Findings as signals; `boots` counts the distinct boots their lines fall in."""
-    where, params = _scope(hosts, "f.host")
+    where, params = host_condition(hosts or None, "f.host")
     frame = store.frame(
         f"""
-        WITH f AS (SELECT * FROM findings f {where}),
+        WITH f AS (SELECT * FROM findings f WHERE {where}),
         lines AS (SELECT f.finding_id, unnest(f.evidence) AS ev FROM f),
         boots AS (
             SELECT l.finding_id,
@@ -96,10 +92,10 @@ def finding_signals(store: Store, titles: dict[str, str], hosts: list[str] | Non
 
 def anomaly_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """Anomalies as signals, their meaning from `catalog.ANOMALY_MEANINGS`."""
-    where, params = _scope(hosts)
+    where, params = host_condition(hosts or None)
     frame = store.frame(
         "SELECT anomaly_id AS id, host, device, detector, metric, level, detail AS text, evidence "
-        f"FROM anomalies {where}",
+        f"FROM anomalies WHERE {where}",
         params,
     )
     if frame.is_empty():
@@ -132,12 +128,11 @@ def anomaly_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFram
 
 def run_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """Test runs that failed or errored, their meaning from DCGM's category or `catalog.TEST_MEANINGS`."""
-    where, params = _scope(hosts)
-    scope = f"{where} AND" if where else "WHERE"
+    where, params = host_condition(hosts or None)
     frame = store.frame(
         f"""SELECT run_id AS id, host, device, test AS ref, status, started AS first_ts, ended AS last_ts, detail,
                    params, file_id, line_no
-            FROM test_runs {scope} status IN ('fail', 'error')""",
+            FROM test_runs WHERE {where} AND status IN ('fail', 'error')""",
         params,
     )
     if frame.is_empty():
@@ -163,12 +158,11 @@ def run_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
 
 def state_signals(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """Device states of `catalog.STATE_CHECKS` that hold in the latest snapshot of each device."""
-    where, params = _scope(hosts)
-    scope = f"{where} AND" if where else "WHERE"
+    where, params = host_condition(hosts or None)
     metrics = sorted({c.metric for c in STATE_CHECKS} | {c.other for c in STATE_CHECKS if c.other})
     latest = store.frame(
         f"""SELECT host, device, test, metric, value, ts, file_id, line_no
-            FROM measurements {scope} metric IN (SELECT unnest(?)) AND device IS NOT NULL
+            FROM measurements WHERE {where} AND metric IN (SELECT unnest(?)) AND device IS NOT NULL
             QUALIFY row_number() OVER (
                 PARTITION BY host, device, test, metric ORDER BY ts DESC NULLS LAST, file_id DESC, line_no
             ) = 1""",

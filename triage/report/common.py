@@ -15,7 +15,7 @@ import polars as pl
 
 from triage.errors import TriageError
 from triage.evaluate.taxonomy import NONE, action_rank, is_rma, status_from_rank
-from triage.store import Store
+from triage.store import Store, host_condition
 
 SEVERITIES = ("info", "warning", "error", "critical")  # increasing
 STATUS_ORDER = ("faulty", "suspect", "healthy")  # report order
@@ -89,16 +89,9 @@ def unknown_host_message(host: str, known: list[str]) -> str:
     return f"no host {host!r} in the store ({len(known)} hosts, e.g. {', '.join(known[:3])})"
 
 
-def host_filter(hosts: list[str] | None, column: str = "host") -> tuple[str, list[object]]:
-    """A SQL condition (and its parameters) limiting `column` to `hosts` (None: no limit)."""
-    if hosts is None:
-        return "TRUE", []
-    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [hosts]
-
-
 def ordered_diagnoses(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """The diagnoses of `hosts` in report order, with `rank` (0-2, the action's host status) and `sev`."""
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     frame = store.frame(f"SELECT {DIAGNOSIS_COLUMNS} FROM diagnoses WHERE {where}", params)
     return frame.with_columns(
         action_rank(pl.col("action").fill_null(NONE)).alias("rank"),

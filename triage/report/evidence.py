@@ -23,8 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from triage.report.common import host_filter, iso
-from triage.store import Store
+from triage.report.common import iso
+from triage.store import Store, host_condition
 
 LIMIT = 12
 PER_SOURCE = 5
@@ -44,7 +44,7 @@ def evidence_frame(
     Columns: diagnosis_id, kind, primary, source (rule, detector or test), ts, file, line_no, text,
     metric, value, baseline, level, status.
     """
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     return store.frame(
         f"""
         WITH d AS (

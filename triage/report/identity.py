@@ -22,8 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from triage.report.common import host_filter
-from triage.store import Store
+from triage.store import Store, host_condition
 
 FIELDS = ("index", "pci_bdf", "uuid", "serial", "part_number", "model", "firmware", "driver")
 SOURCE_PRIORITY = {"nvidia_smi": 0, "bug_report": 1, "kernel_log": 2, "ib_status": 3, "ib_counters": 4}
@@ -35,7 +34,7 @@ DIMM = re.compile(r"DIMM|CPU_SrcID|^mc\d+|csrow", re.IGNORECASE)
 
 def merged_assets(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """One row per host, kind and device: the first non-null value of each field by source trust."""
-    where, params = host_filter(hosts, "a.host")
+    where, params = host_condition(hosts, "a.host")
     cases = " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in SOURCE_PRIORITY.items())
     filled = " + ".join(f"(a.{f} IS NOT NULL)::INT" for f in FIELDS)
     order = "ORDER BY prio, filled DESC, file_id, line_no"
@@ -179,7 +178,7 @@ def identities(store: Store, devices: pl.DataFrame, hosts: list[str] | None = No
 
 def node_serials(store: Store, hosts: list[str] | None = None) -> dict[str, str]:
     """Host -> node serial, for hosts whose node asset has one."""
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     frame = store.frame(
         f"SELECT host, min(serial) AS serial FROM assets WHERE kind = 'node' AND serial IS NOT NULL AND {where} "
         "GROUP BY host",

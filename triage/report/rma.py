@@ -21,10 +21,10 @@ from typing import Any
 import polars as pl
 
 from triage.paths import default_rules_dir
-from triage.report.common import RESET_PATTERN, RESET_SOURCES, host_filter, iso
+from triage.report.common import RESET_PATTERN, RESET_SOURCES, iso
 from triage.report.document import report_data
 from triage.report.identity import node_serials
-from triage.store import Store
+from triage.store import Store, host_condition
 
 RESET_LINES = 5
 REQUESTS = {
@@ -277,7 +277,7 @@ def _anomalies(store: Store, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
 
 
 def _boots(store: Store, hosts: list[str]) -> dict[str, int]:
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     frame = store.frame(
         f"""
         SELECT host, greatest(max(per_file), max(boot_ids)) AS boots FROM (
@@ -291,7 +291,7 @@ def _boots(store: Store, hosts: list[str]) -> dict[str, int]:
 
 
 def _resets(store: Store, hosts: list[str]) -> dict[str, list[dict[str, Any]]]:
-    where, params = host_filter(hosts, "e.host")
+    where, params = host_condition(hosts, "e.host")
     frame = store.frame(
         f"""
         SELECT e.host, fi.path AS file, e.line_no, e.ts, e.message AS text
@@ -311,7 +311,7 @@ def _resets(store: Store, hosts: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _test_history(store: Store, hosts: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     frame = store.frame(
         f"SELECT host, test, status, count(*) AS n FROM test_runs WHERE {where} GROUP BY ALL "
         "ORDER BY host, test, n DESC, status",

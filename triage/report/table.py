@@ -14,10 +14,10 @@ from __future__ import annotations
 import polars as pl
 
 from triage.evaluate.taxonomy import NONE
-from triage.report.common import host_filter, iso
+from triage.report.common import iso
 from triage.report.document import ReportData, report_data
 from triage.report.identity import node_serials
-from triage.store import Store
+from triage.store import Store, host_condition
 
 CSV_COLUMNS = (
     "host", "node_serial", "component", "device", "gpu_serial", "uuid", "pci_address", "model", "part_number",
@@ -28,7 +28,7 @@ CSV_COLUMNS = (
 
 def evidence_summaries(store: Store, hosts: list[str] | None = None) -> pl.DataFrame:
     """Per diagnosis: diagnosis_id, evidence_summary (`xid-48 x2, xid-64 x1; fleet_outlier busbw; hpl fail`)."""
-    where, params = host_filter(hosts)
+    where, params = host_condition(hosts)
     frame = store.frame(
         f"""
         WITH d AS (SELECT diagnosis_id, finding_ids, anomaly_ids, run_ids FROM diagnoses WHERE {where}),

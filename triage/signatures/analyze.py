@@ -14,7 +14,7 @@ import polars as pl
 
 from triage.signatures import engine, identity
 from triage.signatures.model import SEVERITIES, RulePack
-from triage.store import Store
+from triage.store import Store, host_condition
 
 _LOG_KINDS = ("kernel_log", "bug_report")
 
@@ -46,10 +46,10 @@ class AnalyzeSummary:
 
 def candidate_events(store: Store, keywords: list[str], hosts: list[str] | None = None) -> tuple[pl.DataFrame, int]:
     """Events holding any of `keywords` (for `hosts`, or all), and how many events were scanned."""
-    where, params = ("WHERE host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    where, params = host_condition(hosts or None)
     columns = ", ".join(engine.EVENT_COLUMNS)
     parts, scanned = [], 0
-    for batch in store.batches(f"SELECT {columns} FROM events {where}", params):
+    for batch in store.batches(f"SELECT {columns} FROM events WHERE {where}", params):
         scanned += batch.height
         kept = batch.filter(pl.col("message").str.contains_any(keywords))
         # A filtered string column still points into the whole batch's buffers: copy the few kept
@@ -70,14 +70,12 @@ def analyze(store: Store, pack: RulePack, hosts: list[str] | None = None) -> Ana
     summary.hits = hits.height
     found = engine.findings(pack, hits)
     assets = identity.gpu_assets(candidates)
-    scope, params = ("WHERE host IN (SELECT unnest(?))", [hosts]) if hosts else ("", [])
+    scope, params = host_condition(hosts or None)
     with store.transaction():
-        store.execute(f"DELETE FROM findings {scope}", params)
+        store.execute(f"DELETE FROM findings WHERE {scope}", params)
         log_files = f"SELECT file_id FROM files WHERE kind IN {_LOG_KINDS}"
-        store.execute(f"DELETE FROM assets WHERE file_id IN ({log_files}) {scope.replace('WHERE', 'AND')}", params)
-        if found.height:
-            offset = store.frame("SELECT coalesce(max(finding_id), 0) AS top FROM findings")["top"].item()
-            store.append("findings", found.with_columns(pl.col("finding_id") + offset))
+        store.execute(f"DELETE FROM assets WHERE file_id IN ({log_files}) AND {scope}", params)
+        store.append_numbered("findings", found, "finding_id")
         if assets.height:
             store.append("assets", assets)
     summary.findings = found.height

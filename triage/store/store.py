@@ -35,6 +35,13 @@ _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?", re.IGNORECASE)
 FILE_TABLES = [name for name, schema in TABLES.items() if "file_id" in schema.names and name != "files"]
 
 
+def host_condition(hosts: list[str] | None, column: str = "host") -> tuple[str, list[Any]]:
+    """A SQL condition limiting `column` to `hosts`, and its parameters; `TRUE` when `hosts` is None."""
+    if hosts is None:
+        return "TRUE", []
+    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [hosts]
+
+
 class StoreError(TriageError):
     """The store cannot be opened or a query against it failed."""
 
@@ -172,6 +179,14 @@ class Store:
         finally:
             self._con.unregister("_triage_batch")
         return batch.num_rows
+
+    def append_numbered(self, table: str, frame: pl.DataFrame, column: str) -> int:
+        """Append `frame` to `table` with `column` numbered 1, 2, ... after the largest id already there."""
+        if frame.is_empty():
+            return 0
+        (top,) = self._con.sql(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchall()[0]
+        ids = pl.int_range(top + 1, top + 1 + frame.height, dtype=pl.Int64, eager=True).alias(column)
+        return self.append(table, frame.with_columns(ids))
 
     def next_id(self, table: str, column: str) -> int:
         """A fresh id for `table.column`, unique for the life of this store object."""
