@@ -50,11 +50,10 @@ def command(
       triage anomalies --level drain
       triage report
     """
-    from triage.detect import Detectors, detect
+    from triage.analysis import run_analysis
+    from triage.detect import Detectors
     from triage.detect.baseline import load as load_baseline
-    from triage.diagnose import diagnose
     from triage.errors import TriageError
-    from triage.signatures.analyze import analyze
     from triage.signatures.loader import load_rules
     from triage.store import Store
 
@@ -64,16 +63,11 @@ def command(
     detectors = None if no_detectors else Detectors.load(rules_dir)
     baseline = load_baseline(baseline_file) if baseline_file else None
     with Store.open(db) as store:
-        summary = analyze(store, pack, list(hosts) or None)
-        found = detect(store, detectors, baseline, list(hosts) or None) if detectors else None
-        verdicts = diagnose(store, list(hosts) or None, pack) if detectors else None
+        analysis = run_analysis(store, pack, detectors, baseline, list(hosts) or None)
     if as_json:
-        out = summary.as_dict()
-        if found is not None and verdicts is not None:
-            out["anomalies"] = found.as_dict()
-            out["diagnosis"] = verdicts.as_dict()
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps(analysis.as_dict(), indent=2))
         return
+    summary, found, verdicts = analysis.rules, analysis.anomalies, analysis.diagnosis
     severities = ", ".join(f"{n} {name}" for name, n in reversed(summary.by_severity.items()) if n)
     click.echo(
         f"analyzed {summary.events:,} events ({summary.candidates:,} candidates) with {len(pack.rules)} rules "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from triage.cli.options import format_option
 from triage.cli.report import check_fail_on, emit, fail_on_option, output_option
 from triage.cli.rules import rules_option
 
@@ -49,14 +50,7 @@ def bundle_host(paths: list[str]) -> str | None:
 @click.option("--host", help="Host name for every file (default: see below).")
 @click.option("--baseline", "baseline_file", metavar="FILE", help="Also flag values worse than this baseline.")
 @rules_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "json", "csv"]),
-    default="md",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("md", "json", "csv")
 @output_option
 @fail_on_option
 def command(
@@ -87,14 +81,13 @@ def command(
       triage scan node017/ --format json --fail-on faulty
       triage scan dmesg.txt nvidia-bug-report.log.gz --host node017 -o node017.md
     """
+    from triage.analysis import run_analysis
     from triage.cli.ingest import _Progress
     from triage.cli.report import render
-    from triage.detect import Detectors, detect
+    from triage.detect import Detectors
     from triage.detect.baseline import load as load_baseline
-    from triage.diagnose import diagnose
     from triage.errors import TriageError
     from triage.ingest import IngestOptions, ingest
-    from triage.signatures.analyze import analyze
     from triage.signatures.loader import load_rules
     from triage.store import Store
 
@@ -114,9 +107,7 @@ def command(
             raise TriageError(f"nothing to scan: no readable file in {', '.join(paths)}")
         if terminal:
             click.echo(f"analyzing {len(hosts)} host(s)...", err=True)
-        analyze(store, pack, hosts)
-        detect(store, detectors, baseline, hosts)
-        diagnose(store, hosts)
+        run_analysis(store, pack, detectors, baseline, hosts)
         text, statuses = render(store, hosts, fmt)
     emit(text, output)
     check_fail_on(statuses, fail_on)
