@@ -17,7 +17,7 @@ from triage.diagnose import devices
 from triage.diagnose.catalog import CONTEXT
 from triage.diagnose.decide import Verdict, decide
 from triage.diagnose.signals import collect
-from triage.evaluate.taxonomy import STATUSES, action_rank, status_from_rank
+from triage.evaluate.taxonomy import STATUSES, host_status
 from triage.signatures.loader import load_rules
 from triage.signatures.model import RulePack
 from triage.store import Store, host_condition
@@ -98,15 +98,8 @@ def diagnose(store: Store, hosts: list[str] | None = None, pack: RulePack | None
         sorted(claims.group_by("root_cause").len().iter_rows(), key=lambda kv: (-kv[1], kv[0]))
     )
     hosts_seen = store.frame(f"SELECT DISTINCT host FROM files WHERE {scope}", params)
-    status = (
-        hosts_seen.join(
-            found.group_by("host").agg(action_rank(pl.col("action")).max().alias("rank")), on="host", how="left"
-        )
-        .select(status_from_rank(pl.col("rank")).alias("status"))
-        .group_by("status")
-        .len()
-    )
-    counts = dict(status.iter_rows())
+    status = hosts_seen.join(host_status(found), on="host", how="left").select(pl.col("status").fill_null("healthy"))
+    counts = dict(status.group_by("status").len().iter_rows())
     summary.by_status = {name: int(counts.get(name, 0)) for name in STATUSES}
     return summary
 

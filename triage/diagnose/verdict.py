@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triage.diagnose.catalog import CAUSE, CONTEXT
+from triage.signatures.model import SEVERITIES
 
 Signal = dict[str, Any]
 
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 # How strongly an action speaks, for picking the primary signal of a device.

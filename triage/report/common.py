@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import polars as pl
 
 from triage.errors import TriageError
-from triage.evaluate.taxonomy import NONE, action_rank, is_rma, status_from_rank
+from triage.evaluate.taxonomy import NONE, action_rank, host_status, is_rma
+from triage.signatures.model import SEVERITIES
 from triage.store import Store, host_condition
 
-SEVERITIES = ("info", "warning", "error", "critical")  # increasing
 STATUS_ORDER = ("faulty", "suspect", "healthy")  # report order
 # GPU resets someone ran, as kernel and text logs show them (a `GPU Reset Status` field of nvidia-smi is not one)
 RESET_PATTERN = r"(?i)(\bgpu reset\b|nvidia-smi\s+(-r\b|--gpu-reset\b))"
@@ -107,10 +107,10 @@ def host_statuses(store: Store, hosts: list[str] | None, diagnoses: pl.DataFrame
     """One row per host (every host of the store, or `hosts`): host, status, in report order."""
     names = hosts if hosts is not None else store_hosts(store)
     known = pl.DataFrame({"host": names}, schema={"host": pl.String})
-    ranks = diagnoses.group_by("host").agg(pl.col("rank").max())
+    statuses = host_status(diagnoses.select("host", pl.col("action").fill_null(NONE)))
     return (
-        known.join(ranks, on="host", how="left")
-        .with_columns(status_from_rank(pl.col("rank")).alias("status"))
+        known.join(statuses, on="host", how="left")
+        .with_columns(pl.col("status").fill_null("healthy"))
         .with_columns(pl.col("status").replace_strict(STATUS_ORDER, list(range(3)), return_dtype=pl.Int8).alias("o"))
         .sort(["o", "host"])
         .select("host", "status")
