@@ -145,3 +145,10 @@ def test_baseline_of_an_empty_folder_is_refused(capsys: pytest.CaptureFixture[st
     assert err.splitlines() == [
         f"error: {tmp_path / 'empty'}: no watched measurements to learn from (nccl-tests, HPL, nvbandwidth, ...)"
     ]
+
+
+def test_the_cli_level_choices_are_the_detectors_levels() -> None:
+    from triage.cli.anomalies import LEVELS as CLI_LEVELS
+    from triage.detect.anomalies import LEVELS
+
+    assert CLI_LEVELS == LEVELS

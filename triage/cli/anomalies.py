@@ -9,6 +9,7 @@ import click
 from triage.cli.options import db_option, format_option, limit_option
 from triage.cli.output import print_table
 
+# triage.detect.anomalies.LEVELS, repeated so that `triage --help` does not import polars (a test keeps them equal).
 LEVELS = ("monitor", "investigate", "drain")
 
 
