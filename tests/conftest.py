@@ -42,3 +42,23 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata is not present")
     return REALDATA
+
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_HOSTS = REPO / "datasets" / "sample-fleet" / "hosts"
+SAMPLE_BASELINE = REPO / "rules" / "baselines" / "h100-80gb-hbm3.yaml"
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed sample fleet ingested and analyzed (with the shipped baseline) once per session.
+
+    Open it read-only; a test that writes copies it first.
+    """
+    import triage
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    with triage.open(path) as fleet:
+        fleet.ingest([SAMPLE_HOSTS])
+        fleet.analyze(baseline=SAMPLE_BASELINE)
+    return path

@@ -402,3 +402,28 @@ def read_head(file: InputFile, size: int = 1 << 16) -> bytes:
 
 
 __all__ = ["Discovery", "InputFile", "Limits", "TolerantStream", "read_head", "strip_suffixes"]
+
+
+def bundle_host(paths: list[str]) -> str | None:
+    """The host of a single node bundle folder: its name, else None (DESIGN's host rule applies).
+
+    A single folder holding files directly at its top level (`node017/dmesg.log`, not only
+    sub-folders or archives) is one node's bundle, named after the folder. A folder holding
+    only folders or archives is a fleet, one host per entry. Archives and files need nothing
+    here: an archive given alone is already one host named after it.
+    """
+    if len(paths) != 1:
+        return None
+    root = Path(paths[0])
+    if not root.is_dir():
+        return None
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return None
+    loose = [
+        e
+        for e in entries
+        if not e.name.startswith(".") and e.is_file() and not e.name.lower().endswith(ARCHIVE_SUFFIXES)
+    ]
+    return strip_suffixes(root.resolve().name) if loose else None

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from triage.api import parse_duration
 from triage.cli import cli, main
 from triage.cli import fleet as fleet_cli
 from triage.cli import host as host_cli
 from triage.cli import report as report_cli
 from triage.cli import rma as rma_cli
 from triage.cli import scan as scan_cli
-from triage.cli.scan import bundle_host
+from triage.discover import bundle_host
 from triage.store import Store
 
 for _module in (report_cli, rma_cli, fleet_cli, host_cli, scan_cli):  # until triage/cli/__init__.py registers them
@@ -288,7 +289,7 @@ def test_host_errors_are_one_line(capsys: pytest.CaptureFixture[str], db: str, a
     [("90", 90), ("30s", 30), ("10m", 600), ("1.5h", 5400), ("1d", 86400), ("2 min", 120)],
 )
 def test_durations(text: str, seconds: float) -> None:
-    assert host_cli.parse_duration(text).total_seconds() == seconds
+    assert parse_duration(text).total_seconds() == seconds
 
 
 # -- scan -------------------------------------------------------------------------------------

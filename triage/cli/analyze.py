@@ -50,27 +50,22 @@ def command(
       triage anomalies --level drain
       triage report
     """
-    from triage.analysis import run_analysis
-    from triage.detect import Detectors
-    from triage.detect.baseline import load as load_baseline
+    import triage
     from triage.errors import TriageError
-    from triage.signatures.loader import load_rules
-    from triage.store import Store
 
     if db != ":memory:" and not Path(db).exists():
         raise TriageError(f"{db}: no triage database here (run `triage ingest` first)")
-    pack = load_rules(rules_dir)
-    detectors = None if no_detectors else Detectors.load(rules_dir)
-    baseline = load_baseline(baseline_file) if baseline_file else None
-    with Store.open(db) as store:
-        analysis = run_analysis(store, pack, detectors, baseline, list(hosts) or None)
+    with triage.open(db) as fleet:
+        analysis = fleet.analyze(
+            baseline=baseline_file, hosts=list(hosts) or None, rules=rules_dir, detectors=not no_detectors
+        )
     if as_json:
         click.echo(json.dumps(analysis.as_dict(), indent=2))
         return
     summary, found, verdicts = analysis.rules, analysis.anomalies, analysis.diagnosis
     severities = ", ".join(f"{n} {name}" for name, n in reversed(summary.by_severity.items()) if n)
     click.echo(
-        f"analyzed {summary.events:,} events ({summary.candidates:,} candidates) with {len(pack.rules)} rules "
+        f"analyzed {summary.events:,} events ({summary.candidates:,} candidates) with {summary.rules} rules "
         f"in {summary.seconds:.2f} s: {summary.findings} finding(s)"
         + (f" ({severities})" if severities else "")
         + (f", {summary.gpus_identified} GPU identities" if summary.gpus_identified else "")

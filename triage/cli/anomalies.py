@@ -41,25 +41,13 @@ def command(
       triage anomalies --host node017
       triage anomalies --detector rare_template --format csv
     """
-    from triage.store import Store
+    import triage
 
-    wanted = list(LEVELS[LEVELS.index(level) :])
-    where = ["level IN (SELECT unnest(?))"]
-    params: list[object] = [wanted]
-    if hosts:
-        where.append("host IN (SELECT unnest(?))")
-        params.append(list(hosts))
-    if detectors:
-        where.append("detector IN (SELECT unnest(?))")
-        params.append(list(detectors))
-    sql = f"""
-        SELECT host, device, detector, metric, value, baseline, score, threshold, level, cohort, detail
-        FROM anomalies WHERE {" AND ".join(where)}
-        ORDER BY host, CASE level WHEN 'drain' THEN 0 WHEN 'investigate' THEN 1 ELSE 2 END, score DESC,
-                 device NULLS FIRST, detector, metric
-    """
-    with Store.open(db, read_only=True) as store:
-        frame = store.frame(sql, params)
+    with triage.open(db, read_only=True) as fleet:
+        frame = fleet.anomalies(list(hosts) or None, detector=list(detectors) or None, level=level)
+    frame = frame.select(
+        "host", "device", "detector", "metric", "value", "baseline", "score", "threshold", "level", "cohort", "detail"
+    )
     if limit is not None:
         frame = frame.head(limit)
     if fmt == "json":

@@ -33,11 +33,10 @@ def command(db: str, statuses: tuple[str, ...], fmt: str, limit: int | None) -> 
     """
     import json
 
-    from triage.report import fleet_table
-    from triage.store import Store
+    import triage
 
-    with Store.open(db, read_only=True) as store:
-        frame = fleet_table(store, list(statuses) or None)
+    with triage.open(db, read_only=True) as fleet:
+        frame = fleet.hosts(list(statuses) or None)
     counts = frame["status"].value_counts()
     by = dict(zip(counts["status"].to_list(), counts["count"].to_list(), strict=True))
     total = frame.height

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from triage.cli.options import db_option, format_option
+from triage.cli.options import db_option, duration_value, format_option, time_value
 
 if TYPE_CHECKING:
     import polars as pl
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO time (UTC unless it has an offset; `Z` allowed) as naive UTC."""
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO time such as 2026-11-20T03:12:09Z") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when
-
-
-def parse_duration(value: str) -> timedelta:
-    """`90s`, `10m`, `2h`, `1d` or plain seconds."""
-    m = _DURATION.match(value)
-    if not m:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 10m, 2h or 1d")
-    return timedelta(seconds=float(m[1]) * _UNITS[(m[2] or "s").lower()])
 
 
 @click.command("host")
@@ -62,15 +37,14 @@ def command(name: str, db: str, around: str | None, window: str, limit: int, fmt
     """
     import json
 
-    from triage.report import host_timeline, host_verdict
+    import triage
     from triage.report.common import iso
-    from triage.store import Store
 
-    when = parse_time(around)
-    span = parse_duration(window)
-    with Store.open(db, read_only=True) as store:
-        verdict = host_verdict(store, name)
-        timeline = host_timeline(store, name, around=when, window=span, limit=limit)
+    when = time_value(around)
+    span = duration_value(window)
+    with triage.open(db, read_only=True) as fleet:
+        verdict = fleet.verdict(name)
+        timeline = fleet.timeline(name, around=when, window=span, limit=limit)
     if fmt == "json":
         rows = [{**r, "ts": iso(r["ts"])} for r in timeline.to_dicts()]
         click.echo(json.dumps({**verdict, "timeline": rows}, indent=2, ensure_ascii=False))

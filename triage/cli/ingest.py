@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
 
-from triage.cli.options import db_option
+from triage.cli.options import db_option, time_value, timezone_value
 
 if TYPE_CHECKING:
     from triage.discover import InputFile
     from triage.ingest import IngestSummary
-
-
-def _parse_boot_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    from datetime import UTC
-
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO time such as 2026-11-20T03:00:00Z") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when
 
 
 @click.command("ingest")
@@ -55,13 +40,14 @@ def command(
       triage ingest node017-bundle.tar.gz --db node017.duckdb
       triage ingest dmesg.txt --host node017 --boot-time 2026-11-20T01:00:00Z
     """
-    from triage.ingest import IngestOptions, ingest
-    from triage.store import Store
+    import triage
 
-    _check_timezone(timezone)
-    options = IngestOptions(host=host, boot_time=_parse_boot_time(boot_time), timezone=timezone)
-    with Store.open(db) as store, _Progress(enabled=sys.stderr.isatty() and not as_json) as progress:
-        summary = ingest(store, list(paths), options, progress=progress.update, on_plan=progress.plan)
+    when = time_value(boot_time)
+    timezone = timezone_value(timezone)
+    with triage.open(db) as fleet, _Progress(enabled=sys.stderr.isatty() and not as_json) as progress:
+        summary = fleet.ingest(
+            list(paths), host=host, timezone=timezone, boot_time=when, progress=progress.update, on_plan=progress.plan
+        )
     for failed in summary.errors:
         click.echo(f"error: {failed.path}: {failed.error}", err=True)
     for f in summary.files:
@@ -87,15 +73,6 @@ def _summary_line(s: IngestSummary, db: str) -> str:
         f"ingested {s.ingested} file(s){counts} from {len(s.hosts)} host(s): {s.lines:,} lines, {rows}"
         f"{s.bytes / 1e6:,.1f} MB in {s.seconds:.2f} s ({s.mb_per_s:,.1f} MB/s) into {db}"
     )
-
-
-def _check_timezone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
 class _Progress:

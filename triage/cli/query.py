@@ -28,10 +28,10 @@ def command(sql: str, db: str, fmt: str, limit: int | None) -> None:
     """
     import polars as pl
 
-    from triage.store import Store
+    import triage
 
-    with Store.open(db, read_only=True) as store:
-        frame = store.query(sql)
+    with triage.open(db, read_only=True) as fleet:
+        frame = fleet.sql(sql)
     if limit is not None:
         frame = frame.head(limit)
     nested = [c for c, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct | pl.Array)]

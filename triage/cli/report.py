@@ -1,17 +1,12 @@
-"""`triage report`: the verdicts of the store as Markdown, the JSON contract or the RMA CSV."""
+"""`triage report`: the verdicts of the store as Markdown, the JSON contract, the RMA CSV or an HTML page."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from triage.cli.options import db_option, format_option
-
-if TYPE_CHECKING:
-    from triage.report import ReportData
-    from triage.store import Store
 
 hosts_option = click.option("--host", "hosts", multiple=True, help="Only these hosts (repeatable; default: all).")
 output_option = click.option("-o", "--output", metavar="FILE", help="Write to FILE (UTF-8) instead of standard output.")
@@ -26,10 +21,13 @@ fail_on_option = click.option(
 @click.command("report")
 @db_option
 @hosts_option
-@format_option("md", "json", "csv")
+@format_option("md", "json", "csv", "html")
 @output_option
+@click.option("--title", help="Heading of the html report (default: the store's name).")
 @fail_on_option
-def command(db: str, hosts: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None) -> None:
+def command(
+    db: str, hosts: tuple[str, ...], fmt: str, output: str | None, title: str | None, fail_on: str | None
+) -> None:
     """Report the verdicts: per host and device, root cause, action and evidence.
 
     \b
@@ -38,6 +36,8 @@ def command(db: str, hosts: tuple[str, ...], fmt: str, output: str | None, fail_
           hosts [{host, status, diagnoses [{component, device, identity, root_cause, action,
           severity, confidence, summary, evidence, related}]}]; stable for scripts
     csv   one row per diagnosis with an action, RMA-ready columns (serial, UUID, PCI, ...)
+    html  one self-contained page to share: summary, charts, RMA table, sortable and
+          filterable fleet table, per-host sections with evidence and timelines
 
     Every host of the store is listed, healthy ones included. The store is opened
     read-only. With --fail-on, the exit code says whether any host is faulty (or
@@ -48,31 +48,16 @@ def command(db: str, hosts: tuple[str, ...], fmt: str, output: str | None, fail_
       triage report
       triage report --format json -o report.json
       triage report --format csv -o rma.csv --fail-on faulty
+      triage report --format html -o report.html
       triage report --host node017 --host node018
     """
-    from triage.store import Store
+    import triage
 
-    with Store.open(db, read_only=True) as store:
-        text, statuses = render(store, list(hosts) or None, fmt)
+    with triage.open(db, read_only=True) as fleet:
+        text = fleet.report(fmt, list(hosts) or None, title=title)
+        statuses = fleet.status_counts(list(hosts) or None) if fail_on else {}
     emit(text, output)
     check_fail_on(statuses, fail_on)
-
-
-def render(store: Store, hosts: list[str] | None, fmt: str) -> tuple[str, dict[str, int]]:
-    """The report of `hosts` in `fmt` (md, json or csv) and the number of hosts per status."""
-    import json
-
-    from triage.report import document, render_csv, render_markdown, report_data
-
-    data: ReportData = report_data(store, hosts, with_evidence=fmt != "csv")
-    counts = data.hosts["status"].value_counts()
-    statuses = dict(zip(counts["status"].to_list(), counts["count"].to_list(), strict=True))
-    if fmt == "csv":
-        return render_csv(store, hosts, data), statuses
-    doc = document(data)
-    if fmt == "json":
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n", statuses
-    return render_markdown(doc), statuses
 
 
 def emit(text: str, output: str | None) -> None:

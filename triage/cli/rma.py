@@ -40,11 +40,11 @@ def command(db: str, hosts: tuple[str, ...], fmt: str, output: str | None) -> No
     """
     import json
 
-    from triage.report import render_rma_text, rma_tickets
-    from triage.store import Store
+    import triage
+    from triage.report import render_rma_text
 
-    with Store.open(db, read_only=True) as store:
-        tickets = rma_tickets(store, list(hosts) or None)
+    with triage.open(db, read_only=True) as fleet:
+        tickets = fleet.rma(list(hosts) or None)
     if fmt == "json":
         text = json.dumps({"schema": RMA_SCHEMA, "tickets": tickets}, indent=2, ensure_ascii=False) + "\n"
     else:

@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from triage.cli.options import format_option
 from triage.cli.report import check_fail_on, emit, fail_on_option, output_option
 from triage.cli.rules import rules_option
-
-
-def bundle_host(paths: list[str]) -> str | None:
-    """The host of a single node bundle folder: its name, else None (DESIGN's host rule applies).
-
-    A single folder holding files directly at its top level (`node017/dmesg.log`, not only
-    sub-folders or archives) is one node's bundle, named after the folder. A folder holding
-    only folders or archives is a fleet, one host per entry. Archives and files need nothing
-    here: an archive given alone is already one host named after it.
-    """
-    from triage.discover import ARCHIVE_SUFFIXES, strip_suffixes
-
-    if len(paths) != 1:
-        return None
-    root = Path(paths[0])
-    if not root.is_dir():
-        return None
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return None
-    loose = [
-        e
-        for e in entries
-        if not e.name.startswith(".") and e.is_file() and not e.name.lower().endswith(ARCHIVE_SUFFIXES)
-    ]
-    return strip_suffixes(root.resolve().name) if loose else None
 
 
 @click.command("scan")
@@ -81,33 +53,24 @@ def command(
       triage scan node017/ --format json --fail-on faulty
       triage scan dmesg.txt nvidia-bug-report.log.gz --host node017 -o node017.md
     """
-    from triage.analysis import run_analysis
+    import triage
     from triage.cli.ingest import _Progress
-    from triage.cli.report import render
-    from triage.detect import Detectors
-    from triage.detect.baseline import load as load_baseline
-    from triage.errors import TriageError
-    from triage.ingest import IngestOptions, ingest
-    from triage.signatures.loader import load_rules
-    from triage.store import Store
 
-    host = host or bundle_host(list(paths))
-    pack = load_rules(rules_dir)
-    detectors = Detectors.load(rules_dir)
-    baseline = load_baseline(baseline_file) if baseline_file else None
     terminal = sys.stderr.isatty()
-    options = IngestOptions(host=host)
-    with Store.open(db) as store:
-        with _Progress(enabled=terminal) as progress:
-            summary = ingest(store, list(paths), options, progress=progress.update, on_plan=progress.plan)
-        for failed in summary.errors:
+    with _Progress(enabled=terminal) as progress:
+        fleet = triage.scan(
+            list(paths),
+            host=host,
+            baseline=baseline_file,
+            rules=rules_dir,
+            db=db,
+            progress=progress.update,
+            on_plan=progress.plan,
+        )
+    with fleet:
+        for failed in fleet.last_ingest.errors if fleet.last_ingest else []:
             click.echo(f"error: {failed.path}: {failed.error}", err=True)
-        hosts = sorted({f.host for f in summary.files if f.host and (f.status == "unchanged" or f.lines)})
-        if not hosts:
-            raise TriageError(f"nothing to scan: no readable file in {', '.join(paths)}")
-        if terminal:
-            click.echo(f"analyzing {len(hosts)} host(s)...", err=True)
-        run_analysis(store, pack, detectors, baseline, hosts)
-        text, statuses = render(store, hosts, fmt)
+        text = fleet.report(fmt)
+        statuses = fleet.status_counts()
     emit(text, output)
     check_fail_on(statuses, fail_on)

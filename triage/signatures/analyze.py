@@ -30,6 +30,7 @@ class AnalyzeSummary:
     by_severity: dict[str, int] = field(default_factory=dict)
     gpus_identified: int = 0
     seconds: float = 0.0
+    rules: int = 0  # rules evaluated (not in as_dict: its keys are a contract)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view, stable for scripts."""
@@ -63,7 +64,7 @@ def candidate_events(store: Store, keywords: list[str], hosts: list[str] | None 
 def analyze(store: Store, pack: RulePack, hosts: list[str] | None = None) -> AnalyzeSummary:
     """Evaluate `pack` over the events of `hosts` (default: all) and replace their findings."""
     started = time.perf_counter()
-    summary = AnalyzeSummary()
+    summary = AnalyzeSummary(rules=len(pack.rules))
     candidates, summary.events = candidate_events(store, pack.keywords + identity.KEYWORDS, hosts)
     summary.candidates = candidates.height
     hits = engine.match(pack, candidates)
