@@ -26,16 +26,16 @@ demo: $(STAMP)
 	@echo "next: $(BIN)/triage host node0006 --db $(DEMO_DB); $(BIN)/triage rma --db $(DEMO_DB); less demo-report.md"
 
 test: $(STAMP)
-	$(BIN)/ruff check triage tests benchmarks examples datasets
-	$(BIN)/ruff format --check triage tests benchmarks examples datasets
+	$(BIN)/ruff check triage tests benchmarks examples datasets notebooks
+	$(BIN)/ruff format --check triage tests benchmarks examples datasets notebooks
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check triage tests benchmarks examples datasets
+	$(BIN)/ruff check triage tests benchmarks examples datasets notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff format triage tests benchmarks examples datasets
-	$(BIN)/ruff check --fix triage tests benchmarks examples datasets
+	$(BIN)/ruff format triage tests benchmarks examples datasets notebooks
+	$(BIN)/ruff check --fix triage tests benchmarks examples datasets notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py --mb 500

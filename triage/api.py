@@ -111,7 +111,7 @@ class Fleet:
         self.close()
 
     def __repr__(self) -> str:
-        scope = f", scope={self.scope}" if self.scope else ""
+        scope = f", scope={len(self.scope)} host(s)" if self.scope else ""
         return f"Fleet({self.path!r}{scope})"
 
     # -- the stages ---------------------------------------------------------------------
