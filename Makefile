@@ -23,7 +23,8 @@ demo: $(STAMP)
 	$(BIN)/triage fleet --db $(DEMO_DB)
 	$(BIN)/triage report --db $(DEMO_DB) --format csv -o demo-rma.csv
 	$(BIN)/triage report --db $(DEMO_DB) --format md -o demo-report.md
-	@echo "next: $(BIN)/triage host node0006 --db $(DEMO_DB); $(BIN)/triage rma --db $(DEMO_DB); less demo-report.md"
+	$(BIN)/triage report --db $(DEMO_DB) --format html -o demo-report.html --title "Sample fleet burn-in"
+	@echo "next: open demo-report.html in a browser; $(BIN)/triage host node0006 --db $(DEMO_DB); $(BIN)/triage rma --db $(DEMO_DB)"
 
 test: $(STAMP)
 	$(BIN)/ruff check triage tests benchmarks examples datasets notebooks
@@ -44,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/detect.py --hosts 1000 --baseline rules/baselines/h100-80gb-hbm3.yaml
 	$(BIN)/python benchmarks/verdicts.py --hosts 1000
 	$(BIN)/python benchmarks/verdicts.py --scan-mb 50
+	$(BIN)/python benchmarks/report.py --hosts 1000
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal demo-report.md demo-rma.csv .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal demo-report.md demo-report.html demo-rma.csv .pytest_cache .ruff_cache
