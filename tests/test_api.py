@@ -388,3 +388,14 @@ def test_scan_of_nothing_readable_is_an_error(tmp_path: Path) -> None:
 def test_open_read_only_needs_a_store(tmp_path: Path) -> None:
     with pytest.raises(TriageError, match="no triage database here"):
         triage.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_the_cli_scan_is_the_api_scan(tmp_path: Path) -> None:
+    bundle = str(SAMPLE_HOSTS / "node0006")
+    page = tmp_path / "node0006.html"
+    result = CliRunner().invoke(cli_group, ["scan", bundle, "--format", "html", "-o", str(page)])
+    assert (result.exit_code, result.stderr) == (0, f"wrote {page}\n")
+    with triage.scan([bundle]) as node:
+        api = node.report("html")
+    assert _without_generated(page.read_text()) == _without_generated(api)
+    assert 'id="host-node0006"' in api

@@ -22,7 +22,7 @@ from triage.cli.rules import rules_option
 @click.option("--host", help="Host name for every file (default: see below).")
 @click.option("--baseline", "baseline_file", metavar="FILE", help="Also flag values worse than this baseline.")
 @rules_option
-@format_option("md", "json", "csv")
+@format_option("md", "json", "csv", "html")
 @output_option
 @fail_on_option
 def command(
@@ -52,6 +52,7 @@ def command(
       triage scan node017.tar.gz
       triage scan node017/ --format json --fail-on faulty
       triage scan dmesg.txt nvidia-bug-report.log.gz --host node017 -o node017.md
+      triage scan node017.tar.gz --format html -o node017.html   # a page to attach to the ticket
     """
     import triage
     from triage.cli.ingest import _Progress
