@@ -17,7 +17,7 @@ The `triage` command calls these same methods; every frame is what the CLI print
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,19 +25,19 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from triage.analysis import AnalysisSummary, run_analysis
+from triage.detect.anomalies import LEVELS
 from triage.discover import InputFile, bundle_host
 from triage.errors import TriageError
 from triage.ingest import IngestOptions, IngestSummary
 from triage.ingest import ingest as ingest_paths
-from triage.report.common import check_hosts
+from triage.report.common import check_hosts, is_rma_or_vendor
+from triage.signatures.model import SEVERITIES
 from triage.store import Store
 
 if TYPE_CHECKING:
     from triage.detect import Baseline
 
 REPORT_FORMATS = ("md", "json", "csv", "html")
-LEVELS = ("monitor", "investigate", "drain")
-SEVERITIES = ("info", "warning", "error", "critical")
 
 Names = str | Iterable[str] | None
 When = datetime | str | None
@@ -351,16 +351,18 @@ class Fleet:
         since: When = None,
         until: When = None,
     ) -> pl.DataFrame:
-        """Verdicts in report order (worst host and verdict first): device, root cause, action,
-        confidence, summary, and the ids of the findings, anomalies and runs behind them.
-        `rule` matches the primary finding's rule or detector."""
+        """Verdicts, those of the RMA list first (rma_*, replace_cable, contact_vendor), then by confidence:
+        device, root cause, action, confidence, summary, and the ids of the findings, anomalies and runs
+        behind them. `rule` matches the primary finding's rule or detector."""
         where = _Where(self)
         where.hosts(host).match("device", device).match("primary_finding", rule)
         where.match("root_cause", root_cause).match("action", action).between("last_ts", "first_ts", since, until)
-        return where.frame(
-            "diagnoses",
-            "CASE WHEN action LIKE 'rma_%' OR action IN ('replace_cable', 'contact_vendor') THEN 0 ELSE 1 END, "
-            "confidence DESC, host, device NULLS FIRST, diagnosis_id",
+        frame = where.frame("diagnoses", "diagnosis_id")
+        returned = is_rma_or_vendor(pl.col("action")).fill_null(False)
+        return frame.sort(
+            [returned, "confidence", "host", "device", "diagnosis_id"],
+            descending=[True, True, False, False, False],
+            nulls_last=[False, True, False, False, False],
         )
 
     def counter_deltas(self, host: Names = None) -> pl.DataFrame:
@@ -368,13 +370,11 @@ class Fleet:
         (delta, hours, rate per hour, reset/saturated flags), as the counter_rate detector sees them."""
         from triage.detect.counters import counter_deltas
 
-        return counter_deltas(self.store, self._checked(host))
+        return counter_deltas(self.store, self._scope(host))
 
     # -- helpers ------------------------------------------------------------------------
     def _scope(self, hosts: Names) -> list[str] | None:
-        return self._checked(hosts) if hosts is not None else self.scope
-
-    def _checked(self, hosts: Names) -> list[str] | None:
+        """`hosts` (each exact name checked against the store), or the fleet's scope when None."""
         names = _names(hosts)
         if names is None:
             return self.scope
@@ -401,9 +401,7 @@ class _Where:
         return self
 
     def hosts(self, value: Names) -> _Where:
-        if value is None:
-            return self.match("host", self.fleet.scope)
-        return self.match("host", self.fleet._checked(value))
+        return self.match("host", self.fleet._scope(value))
 
     def match(self, column: str, value: Names) -> _Where:
         names = _names(value)
@@ -423,7 +421,7 @@ class _Where:
             self.add(f"{start_column} <= ?", hi)
         return self
 
-    def at_least(self, column: str, value: str | None, order: tuple[str, ...]) -> _Where:
+    def at_least(self, column: str, value: str | None, order: Sequence[str]) -> _Where:
         if value is None:
             return self
         if value not in order:

@@ -72,6 +72,6 @@ def command(
         for failed in fleet.last_ingest.errors if fleet.last_ingest else []:
             click.echo(f"error: {failed.path}: {failed.error}", err=True)
         text = fleet.report(fmt)
-        statuses = fleet.status_counts()
+        statuses = fleet.status_counts() if fail_on else {}
     emit(text, output)
     check_fail_on(statuses, fail_on)
