@@ -27,8 +27,6 @@ from click.testing import CliRunner
 from triage.cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "datasets" / "sample-fleet" / "hosts"
-BASELINE = REPO / "rules" / "baselines" / "h100-80gb-hbm3.yaml"
 TRUTH = REPO / "datasets" / "sample-fleet" / "truth.csv"
 WIDTH, HEIGHT = 1366, 768  # a common laptop screen
 
@@ -209,14 +207,12 @@ def run_triage(*args: str | Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    """The sample fleet ingested and analyzed with the shipped baseline, reported as HTML, JSON and CSV."""
+def report(tmp_path_factory: pytest.TempPathFactory, sample_db: Path) -> Report:
+    """The sample fleet ingested and analyzed with the shipped baseline (conftest's `sample_db`), reported
+    as HTML, JSON and CSV by `triage report`."""
     chromium_or_skip()
     folder = tmp_path_factory.mktemp("browser-report")
-    db = folder / "db" / "triage.duckdb"
-    db.parent.mkdir()
-    run_triage("ingest", SAMPLE, "--db", db)
-    run_triage("analyze", "--db", db, "--baseline", BASELINE)
+    db = sample_db
     html = folder / "report.html"
     run_triage("report", "--db", db, "--format", "html", "-o", html)
     return Report(

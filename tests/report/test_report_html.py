@@ -17,20 +17,11 @@ from urllib.parse import unquote
 import pytest
 from crafted import GEN, craft
 
-from triage.detect import detect
-from triage.detect.baseline import load as load_baseline
-from triage.diagnose import diagnose
-from triage.ingest import ingest
 from triage.report import UnknownHostError, render_csv
 from triage.report.charts import STATUS_COLORS
 from triage.report.html import render_html
-from triage.signatures.analyze import analyze
-from triage.signatures.loader import load_rules
 from triage.store import Store
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "datasets" / "sample-fleet" / "hosts"
-BASELINE = REPO / "rules" / "baselines" / "h100-80gb-hbm3.yaml"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -392,14 +383,8 @@ def test_empty_store_renders(store: Store) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    db = tmp_path_factory.mktemp("html") / "sample.duckdb"
-    with Store.open(db) as store:
-        ingest(store, [str(SAMPLE)])
-        analyze(store, load_rules())
-        detect(store, baseline=load_baseline(BASELINE))
-        diagnose(store)
-    with Store.open(db, read_only=True) as store:
+def sample_store(sample_db: Path) -> Iterator[Store]:
+    with Store.open(sample_db, read_only=True) as store:
         yield store
 
 
