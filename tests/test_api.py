@@ -399,3 +399,15 @@ def test_the_cli_scan_is_the_api_scan(tmp_path: Path) -> None:
         api = node.report("html")
     assert _without_generated(page.read_text()) == _without_generated(api)
     assert 'id="host-node0006"' in api
+
+
+def test_scan_of_unreadable_files_says_why(tmp_path: Path) -> None:
+    (tmp_path / "empty.log").write_text("")
+    (tmp_path / "bin.dat").write_bytes(bytes(range(256)) * 8)
+    paths = [tmp_path / "empty.log", tmp_path / "bin.dat"]
+    with pytest.raises(TriageError) as caught:
+        triage.scan(paths, host="n1")
+    assert str(caught.value) == (
+        f"nothing to scan: no readable file in {paths[0]}, {paths[1]} "
+        f"({paths[0]}: empty file; {paths[1]}: binary file (not text))"
+    )

@@ -70,7 +70,8 @@ def scan(
         summary = fleet.ingest(paths, host=host or bundle_host(paths), progress=progress, on_plan=on_plan)
         hosts = sorted({f.host for f in summary.files if f.host and (f.status == "unchanged" or f.lines)})
         if not hosts:
-            raise TriageError(f"nothing to scan: no readable file in {', '.join(paths)}")
+            why = "; ".join(f"{f.path}: {f.error}" for f in summary.errors[:3])
+            raise TriageError(f"nothing to scan: no readable file in {', '.join(paths)}" + (f" ({why})" if why else ""))
         fleet.analyze(baseline=baseline, hosts=hosts, rules=rules)
         fleet.scope = hosts
     except BaseException:
